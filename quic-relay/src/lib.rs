@@ -1,0 +1,2 @@
+//! QUIC relay library: room logic and the quinn server.
+#![forbid(unsafe_code)]

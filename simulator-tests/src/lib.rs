@@ -1,0 +1,2 @@
+//! Deterministic simulation harness.
+#![forbid(unsafe_code)]
