@@ -1,11 +1,60 @@
 //! Sans-IO end-to-end encrypted 1:1 chat protocol.
 //!
-//! No sockets, threads, clocks or OS randomness live in this crate: time
-//! (`Instant`) and a cryptographic RNG (`rand_core::RngCore + CryptoRng`) are
-//! passed in by the caller. See `PROTOCOL.md` at the repository root for the
-//! wire formats and the key schedule.
+//! No sockets, threads, clocks or OS randomness live in this crate: time (`Instant`) and a
+//! cryptographic RNG (`rand_core::CryptoRngCore`) are passed in by the caller. `PROTOCOL.md` at the
+//! repository root is the specification of every byte and every key; each module cites it.
+//!
+//! # Layers
+//! - [`crypto`]: the primitives, written by hand (AES-256 with IGE, HMAC-SHA256, HKDF, PBKDF2,
+//!   RSA-2048 with OAEP, DH-2048). Only SHA-256 and big integers come from crates.
+//! - [`frame`]: the client ↔ relay framing, shared with the relay.
+//! - [`handshake`]: the deniable authenticated key exchange, turning into a [`Session`].
+//! - [`ratchet`] and [`session`]: the header-encrypted double ratchet and the transport state.
+//! - [`client`]: one state machine per relay connection tying them together.
+//!
+//! # At a glance
+//! ```
+//! use std::time::Instant;
+//! use rand::rngs::OsRng;
+//! use sans_io_proto::{Handshake, IdentityKeyPair};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let (alice_id, bob_id) = (IdentityKeyPair::generate(&mut OsRng), IdentityKeyPair::generate(&mut OsRng));
+//! let now = Instant::now();
+//! // init_session: each side starts a handshake when the relay pairs them.
+//! let mut alice = Handshake::new(&alice_id, &mut OsRng, now);
+//! let mut bob = Handshake::new(&bob_id, &mut OsRng, now);
+//! // Shuttle envelopes both ways (through the relay, in real life) until both are established.
+//! while !(alice.is_established() && bob.is_established()) {
+//!     while let Some(m) = alice.poll_transmit() { bob.handle_message(&m, &mut OsRng)?; }
+//!     while let Some(m) = bob.poll_transmit() { alice.handle_message(&m, &mut OsRng)?; }
+//! }
+//! let (mut alice, mut bob) = (alice.into_session().unwrap(), bob.into_session().unwrap());
+//! // Both see the same safety number: compare it out of band.
+//! assert_eq!(alice.safety_number(), bob.safety_number());
+//! // encrypt / decrypt
+//! let wire = alice.encrypt_text("hello Bob", 0, &mut OsRng)?;
+//! let got = bob.decrypt(&wire.envelope, &mut OsRng)?;
+//! assert_eq!(got.content, sans_io_proto::Content::Text("hello Bob".into()));
+//! # Ok(()) }
+//! ```
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod client;
 pub mod crypto;
+pub mod deniability;
+pub mod envelope;
+mod etm;
 pub mod frame;
+pub mod handshake;
+pub mod identity;
+pub mod identity_file;
+mod labels;
+pub mod ratchet;
+pub mod session;
+
+pub use client::{Client, ClientConfig, Event, Output, SecureInfo, SendError};
+pub use handshake::{Handshake, HandshakeError, Role};
+pub use identity::{Fingerprint, IdentityKeyPair, PublicIdentity, SafetyNumber};
+pub use session::{Content, DecryptError, EncryptError, Incoming, Outgoing, Session};

@@ -1,1 +1,154 @@
-//! (in progress)
+//! HMAC-SHA256 (RFC 2104; FIPS 198-1), streaming, with constant-time verification.
+//!
+//! `HMAC(K, m) = H((K' ⊕ opad) || H((K' ⊕ ipad) || m))` where `K'` is the key padded with zeros to
+//! the 64-byte block, or first hashed if longer (RFC 2104 §2). The two keyed states after absorbing
+//! `K' ⊕ ipad` and `K' ⊕ opad` are computed once in [`HmacSha256::new`]; cloning a keyed MAC reuses
+//! them, which is what makes many MACs under one key (HKDF, PBKDF2, the ratchet) cheap. Both states
+//! are wiped on drop.
+
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use super::ct::ct_eq;
+use super::sha256_core::{BLOCK_LEN, Sha256Core};
+
+/// Length of an HMAC-SHA256 tag.
+pub const TAG_LEN: usize = 32;
+/// Shortest truncated tag [`HmacSha256::verify_truncated`] accepts (128 bits; RFC 4231 §4.6 and
+/// FIPS 198-1 §5 / SP 800-107 recommend not going lower).
+pub const MIN_TRUNCATED_TAG_LEN: usize = 16;
+
+/// Why a tag was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MacError {
+    /// The tag does not match.
+    #[error("MAC mismatch")]
+    Mismatch,
+    /// A truncated tag shorter than [`MIN_TRUNCATED_TAG_LEN`] (or longer than 32 bytes).
+    #[error("MAC tag length not allowed")]
+    TagTooShort,
+}
+
+/// A keyed HMAC-SHA256 computation.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct HmacSha256 {
+    inner: Sha256Core,
+    outer: Sha256Core,
+}
+
+impl HmacSha256 {
+    /// Keys a new MAC. Keys longer than the 64-byte block are hashed first (RFC 2104 §2).
+    pub fn new(key: &[u8]) -> Self {
+        let mut block = [0u8; BLOCK_LEN];
+        if key.len() > BLOCK_LEN {
+            let mut h = Sha256Core::new();
+            h.update(key);
+            block[..32].copy_from_slice(&h.finalize());
+        } else {
+            block[..key.len()].copy_from_slice(key);
+        }
+        // ipad = 0x36 repeated, opad = 0x5c repeated (RFC 2104 §2).
+        let mut pad = [0u8; BLOCK_LEN];
+        for (p, k) in pad.iter_mut().zip(&block) {
+            *p = k ^ 0x36;
+        }
+        let mut inner = Sha256Core::new();
+        inner.update(&pad);
+        for (p, k) in pad.iter_mut().zip(&block) {
+            *p = k ^ 0x5c;
+        }
+        let mut outer = Sha256Core::new();
+        outer.update(&pad);
+        pad.zeroize();
+        block.zeroize();
+        HmacSha256 { inner, outer }
+    }
+
+    /// Absorbs more of the message.
+    pub fn update(&mut self, data: &[u8]) {
+        self.inner.update(data);
+    }
+
+    /// The 32-byte tag.
+    pub fn finalize(self) -> [u8; TAG_LEN] {
+        let mut this = self;
+        let inner = core::mem::replace(&mut this.inner, Sha256Core::new()).finalize();
+        let mut outer = core::mem::replace(&mut this.outer, Sha256Core::new());
+        outer.update(&inner);
+        outer.finalize()
+    }
+
+    /// Checks a full 32-byte tag in constant time.
+    pub fn verify(self, tag: &[u8; TAG_LEN]) -> Result<(), MacError> {
+        if ct_eq(&self.finalize(), tag) {
+            Ok(())
+        } else {
+            Err(MacError::Mismatch)
+        }
+    }
+
+    /// Checks a tag truncated to its leftmost 16..=32 bytes (RFC 2104 §5), in constant time.
+    pub fn verify_truncated(self, tag: &[u8]) -> Result<(), MacError> {
+        if !(MIN_TRUNCATED_TAG_LEN..=TAG_LEN).contains(&tag.len()) {
+            return Err(MacError::TagTooShort);
+        }
+        let full = self.finalize();
+        if ct_eq(&full[..tag.len()], tag) {
+            Ok(())
+        } else {
+            Err(MacError::Mismatch)
+        }
+    }
+}
+
+impl core::fmt::Debug for HmacSha256 {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("HmacSha256(..)")
+    }
+}
+
+/// One-shot `HMAC-SHA256(key, data)`.
+pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; TAG_LEN] {
+    let mut mac = HmacSha256::new(key);
+    mac.update(data);
+    mac.finalize()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streaming_equals_one_shot_and_clones_are_independent() {
+        let key = b"key";
+        let mut a = HmacSha256::new(key);
+        let b = a.clone();
+        a.update(b"hello ");
+        a.update(b"world");
+        assert_eq!(a.finalize(), hmac_sha256(key, b"hello world"));
+        assert_eq!(b.finalize(), hmac_sha256(key, b""));
+    }
+
+    #[test]
+    fn truncated_tags() {
+        let keyed = |m: &[u8]| {
+            let mut mac = HmacSha256::new(b"k");
+            mac.update(m);
+            mac
+        };
+        let tag = hmac_sha256(b"k", b"m");
+        assert_eq!(keyed(b"m").verify_truncated(&tag[..16]), Ok(()));
+        assert_eq!(
+            keyed(b"m").verify_truncated(&tag[..15]),
+            Err(MacError::TagTooShort)
+        );
+        assert_eq!(
+            keyed(b"x").verify_truncated(&tag[..16]),
+            Err(MacError::Mismatch)
+        );
+        let mut bad = tag;
+        bad[31] ^= 1;
+        assert_eq!(keyed(b"m").verify(&bad), Err(MacError::Mismatch));
+        assert_eq!(keyed(b"m").verify_truncated(&bad[..31]), Ok(()));
+        assert_eq!(keyed(b"m").verify(&tag), Ok(()));
+    }
+}

@@ -2,6 +2,7 @@
 //! `sha2` crate and arbitrary-precision integers from `num-bigint`.
 
 pub mod aes;
+mod bigint;
 pub mod ct;
 pub mod dh;
 pub mod hkdf;
@@ -11,3 +12,4 @@ pub mod padding;
 pub mod pbkdf2;
 pub mod prime;
 pub mod rsa;
+mod sha256_core;

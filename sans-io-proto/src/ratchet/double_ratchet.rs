@@ -1,0 +1,396 @@
+//! The ratchet state machine: `RatchetEncryptHE` / `RatchetDecryptHE` of the Double Ratchet spec
+//! (§4.3–4.4), with PROTOCOL.md §6.2's initial state.
+//!
+//! Decryption is **commit on success**: every candidate key is derived into temporaries, the body
+//! MAC is verified, and only then is the state changed (as vodozemac and snow do). A forged,
+//! replayed or truncated message therefore never moves the ratchet.
+
+use rand_core::CryptoRngCore;
+use zeroize::Zeroizing;
+
+use crate::crypto::dh::{DhPrivateKey, DhPublicKey};
+use crate::envelope::{self, EnvelopeType};
+use crate::labels;
+
+use super::chain_key::ChainKey;
+use super::header::{HEADER_LEN, Header, HeaderError};
+use super::header_key::{HEADER_NONCE_LEN, HeaderKey};
+use super::message_key::MessageKey;
+use super::root_key::RootKey;
+use super::skipped::SkippedKeys;
+use super::{BODY_BUCKET, MAX_SKIP};
+
+const TAG_LEN: usize = 32;
+/// Offsets in a Data envelope (PROTOCOL.md §6.6).
+const HN_AT: usize = envelope::PREFIX_LEN;
+const HCT_AT: usize = HN_AT + HEADER_NONCE_LEN;
+const HTAG_AT: usize = HCT_AT + HEADER_LEN;
+const BODY_AT: usize = HTAG_AT + TAG_LEN;
+/// Bytes of a Data envelope that are not body ciphertext.
+pub(crate) const DATA_OVERHEAD: usize = BODY_AT + TAG_LEN;
+
+/// Why a ratchet message was refused. The ratchet state is unchanged after every one of these.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RatchetError {
+    /// Not a well-formed Data envelope (size, prefix).
+    #[error("malformed ratchet message")]
+    Malformed,
+    /// No header key opened it, or the body did not authenticate: forged, corrupted, or from
+    /// another session. Deliberately carries no detail.
+    #[error("message could not be authenticated")]
+    Undecryptable,
+    /// Its message key was already used: a duplicate or a replay.
+    #[error("duplicate or replayed message")]
+    Duplicate,
+    /// Its header asks to skip more than MAX_SKIP message keys.
+    #[error("message would skip {requested} message keys (limit {MAX_SKIP})")]
+    TooManySkipped {
+        /// How many keys it would skip.
+        requested: u64,
+    },
+    /// An authenticated header carried an invalid ratchet key.
+    #[error("invalid ratchet key in an authenticated header")]
+    InvalidHeader,
+    /// The sending chain reached 2^32 - 1 messages.
+    #[error("sending chain exhausted")]
+    ChainExhausted,
+}
+
+/// The secrets a ratchet starts from (PROTOCOL.md §5.6).
+pub(crate) struct InitialKeys<'a> {
+    pub(crate) rk0: &'a [u8; 32],
+    pub(crate) ck_r0: &'a [u8; 32],
+    pub(crate) hk_r0: &'a [u8; 32],
+    pub(crate) hk_i0: &'a [u8; 32],
+    pub(crate) nhk_r1: &'a [u8; 32],
+}
+
+/// One side's Double Ratchet state (the spec's `state` with header keys).
+#[derive(Clone)]
+pub(crate) struct DoubleRatchet {
+    dhs: DhPrivateKey,
+    dhr: Option<DhPublicKey>,
+    rk: RootKey,
+    cks: ChainKey,
+    hks: HeaderKey,
+    nhks: HeaderKey,
+    ckr: Option<ChainKey>,
+    hkr: Option<HeaderKey>,
+    nhkr: HeaderKey,
+    ns: u32,
+    nr: u32,
+    pn: u32,
+    skipped: SkippedKeys,
+}
+
+/// Keys derived while walking a receiving chain: skipped keys, the message key, the next chain key.
+type Walk = (Vec<(u32, MessageKey)>, MessageKey, ChainKey);
+
+/// Derives the keys of messages `from..to` (to be stored as skipped), the key of message `to`,
+/// and the chain key after it.
+fn walk(ck: &ChainKey, from: u32, to: u32) -> Walk {
+    let mut ck = ck.clone();
+    let mut skipped = Vec::with_capacity(to.saturating_sub(from) as usize);
+    for n in from..to {
+        skipped.push((n, ck.message_key()));
+        ck = ck.next();
+    }
+    let mk = ck.message_key();
+    (skipped, mk, ck.next())
+}
+
+/// The keys of messages `from..to` only (the rest of a chain closed by a DH step).
+fn walk_to(ck: &ChainKey, from: u32, to: u32) -> Vec<(u32, MessageKey)> {
+    let mut ck = ck.clone();
+    (from..to)
+        .map(|n| {
+            let mk = ck.message_key();
+            ck = ck.next();
+            (n, mk)
+        })
+        .collect()
+}
+
+fn check_skip(from: u32, to: u32) -> Result<(), RatchetError> {
+    let gap = u64::from(to.saturating_sub(from));
+    if gap > u64::from(MAX_SKIP) {
+        Err(RatchetError::TooManySkipped { requested: gap })
+    } else {
+        Ok(())
+    }
+}
+
+/// The parts of a Data envelope.
+struct DataParts<'a> {
+    hn: &'a [u8; HEADER_NONCE_LEN],
+    hct: &'a [u8; HEADER_LEN],
+    htag: &'a [u8; TAG_LEN],
+    body_ct: &'a [u8],
+    authenticated: &'a [u8],
+    body_tag: &'a [u8; TAG_LEN],
+}
+
+fn split(envelope: &[u8]) -> Result<DataParts<'_>, RatchetError> {
+    let len = envelope.len();
+    if len < DATA_OVERHEAD + BODY_BUCKET || (len - DATA_OVERHEAD) % BODY_BUCKET != 0 {
+        return Err(RatchetError::Malformed);
+    }
+    if envelope[..HN_AT] != [envelope::E2E_VERSION, EnvelopeType::Data.to_byte()] {
+        return Err(RatchetError::Malformed);
+    }
+    let bad = |_| RatchetError::Malformed;
+    Ok(DataParts {
+        hn: envelope[HN_AT..HCT_AT].try_into().map_err(bad)?,
+        hct: envelope[HCT_AT..HTAG_AT].try_into().map_err(bad)?,
+        htag: envelope[HTAG_AT..BODY_AT].try_into().map_err(bad)?,
+        body_ct: &envelope[BODY_AT..len - TAG_LEN],
+        authenticated: &envelope[..len - TAG_LEN],
+        body_tag: envelope[len - TAG_LEN..].try_into().map_err(bad)?,
+    })
+}
+
+/// Verifies the body MAC (constant time) and only then decrypts it.
+fn open_body(
+    mk: &MessageKey,
+    parts: &DataParts<'_>,
+    ad: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, RatchetError> {
+    let keys = mk.cipher_keys();
+    if !keys.verify(&[labels::BODY_MAC, ad, parts.authenticated], parts.body_tag) {
+        return Err(RatchetError::Undecryptable);
+    }
+    let mut body = Zeroizing::new(parts.body_ct.to_vec());
+    keys.decrypt(&mut body)
+        .map_err(|_| RatchetError::Malformed)?;
+    Ok(body)
+}
+
+enum Opened {
+    Yes(Header),
+    No,
+}
+
+fn try_open(hk: &HeaderKey, parts: &DataParts<'_>, ad: &[u8]) -> Result<Opened, RatchetError> {
+    match Header::open(hk, parts.hn, parts.hct, parts.htag, ad) {
+        Ok(header) => Ok(Opened::Yes(header)),
+        Err(HeaderError::WrongKey) => Ok(Opened::No),
+        Err(HeaderError::Invalid) => Err(RatchetError::InvalidHeader),
+    }
+}
+
+impl DoubleRatchet {
+    /// `RatchetInitAliceHE`: the initiator, with a fresh ratchet key against the responder's
+    /// handshake ephemeral `eph_r` (PROTOCOL.md §6.2).
+    pub(crate) fn new_initiator(
+        keys: &InitialKeys<'_>,
+        eph_r: &DhPublicKey,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Self, RatchetError> {
+        let dhs = DhPrivateKey::generate(rng);
+        let dh_out = dhs.agree(eph_r).map_err(|_| RatchetError::InvalidHeader)?;
+        let (rk, cks, nhks) = RootKey::new(*keys.rk0).step(&dh_out);
+        Ok(DoubleRatchet {
+            dhs,
+            dhr: Some(eph_r.clone()),
+            rk,
+            cks,
+            hks: HeaderKey::new(*keys.hk_i0),
+            nhks,
+            ckr: Some(ChainKey::new(*keys.ck_r0)),
+            hkr: Some(HeaderKey::new(*keys.hk_r0)),
+            nhkr: HeaderKey::new(*keys.nhk_r1),
+            ns: 0,
+            nr: 0,
+            pn: 0,
+            skipped: SkippedKeys::default(),
+        })
+    }
+
+    /// `RatchetInitBobHE`, plus the responder's first sending chain `CK_R0` (PROTOCOL.md §6.2).
+    pub(crate) fn new_responder(keys: &InitialKeys<'_>, eph_r: DhPrivateKey) -> Self {
+        DoubleRatchet {
+            dhs: eph_r,
+            dhr: None,
+            rk: RootKey::new(*keys.rk0),
+            cks: ChainKey::new(*keys.ck_r0),
+            hks: HeaderKey::new(*keys.hk_r0),
+            nhks: HeaderKey::new(*keys.nhk_r1),
+            ckr: None,
+            hkr: None,
+            nhkr: HeaderKey::new(*keys.hk_i0),
+            ns: 0,
+            nr: 0,
+            pn: 0,
+            skipped: SkippedKeys::default(),
+        }
+    }
+
+    /// Number of stored skipped message keys.
+    pub(crate) fn skipped_len(&self) -> usize {
+        self.skipped.len()
+    }
+
+    /// `RatchetEncryptHE`: seals `body` (a whole number of 256-byte buckets, already padded) into
+    /// a Data envelope (PROTOCOL.md §6.3, §6.6).
+    pub(crate) fn encrypt(
+        &mut self,
+        body: &[u8],
+        ad: &[u8],
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Vec<u8>, RatchetError> {
+        if body.is_empty() || body.len() % BODY_BUCKET != 0 {
+            return Err(RatchetError::Malformed);
+        }
+        let next_ns = self.ns.checked_add(1).ok_or(RatchetError::ChainExhausted)?;
+        let mk = self.cks.message_key();
+        let header = Header {
+            dh: self.dhs.public_key(),
+            pn: self.pn,
+            n: self.ns,
+        };
+        let mut hn = [0u8; HEADER_NONCE_LEN];
+        rng.fill_bytes(&mut hn);
+        let (hct, htag) = header.seal(&self.hks, &hn, ad);
+
+        let mut out = envelope::start(
+            EnvelopeType::Data,
+            DATA_OVERHEAD - envelope::PREFIX_LEN + body.len(),
+        );
+        out.extend_from_slice(&hn);
+        out.extend_from_slice(&hct);
+        out.extend_from_slice(&htag);
+        out.extend_from_slice(body);
+        let keys = mk.cipher_keys();
+        keys.encrypt(&mut out[BODY_AT..])
+            .map_err(|_| RatchetError::Malformed)?;
+        let tag = keys.tag(&[labels::BODY_MAC, ad, &out]);
+        out.extend_from_slice(&tag);
+
+        // Commit: the used message key is dropped (and wiped) here, the chain moves on.
+        self.cks = self.cks.next();
+        self.ns = next_ns;
+        Ok(out)
+    }
+
+    /// `RatchetDecryptHE`: opens a Data envelope, or returns an error with the state unchanged.
+    pub(crate) fn decrypt(
+        &mut self,
+        envelope: &[u8],
+        ad: &[u8],
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Zeroizing<Vec<u8>>, RatchetError> {
+        let parts = split(envelope)?;
+
+        // 1. Skipped message keys (spec `TrySkippedMessageKeysHE`).
+        let stored: Vec<HeaderKey> = self.skipped.header_keys().cloned().collect();
+        for hk in &stored {
+            if let Opened::Yes(header) = try_open(hk, &parts, ad)? {
+                if let Some(mk) = self.skipped.get(hk, header.n) {
+                    let body = open_body(mk, &parts, ad)?;
+                    self.skipped.remove(hk, header.n);
+                    return Ok(body);
+                }
+                if self.hkr.as_ref() != Some(hk) {
+                    // An older chain, and this key is gone: it was used (or evicted).
+                    return Err(RatchetError::Duplicate);
+                }
+            }
+        }
+
+        // 2. The current receiving chain.
+        if let Some(hkr) = self.hkr.clone() {
+            if let Opened::Yes(header) = try_open(&hkr, &parts, ad)? {
+                return self.decrypt_in_current_chain(&hkr, &header, &parts, ad);
+            }
+        }
+
+        // 3. The next header key: the peer made a DH ratchet step.
+        match try_open(&self.nhkr.clone(), &parts, ad)? {
+            Opened::Yes(header) => self.decrypt_with_dh_step(header, &parts, ad, rng),
+            Opened::No => Err(RatchetError::Undecryptable),
+        }
+    }
+
+    fn decrypt_in_current_chain(
+        &mut self,
+        hkr: &HeaderKey,
+        header: &Header,
+        parts: &DataParts<'_>,
+        ad: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, RatchetError> {
+        if header.n < self.nr {
+            return Err(RatchetError::Duplicate);
+        }
+        check_skip(self.nr, header.n)?;
+        let next_nr = header.n.checked_add(1).ok_or(RatchetError::Malformed)?;
+        let ckr = self.ckr.as_ref().ok_or(RatchetError::Undecryptable)?;
+        let (skipped, mk, next_ck) = walk(ckr, self.nr, header.n);
+        let body = open_body(&mk, parts, ad)?;
+        // Commit.
+        self.skipped.insert(hkr, skipped);
+        self.ckr = Some(next_ck);
+        self.nr = next_nr;
+        Ok(body)
+    }
+
+    /// `DHRatchetHE` (spec §4.4), fully computed before anything is committed.
+    fn decrypt_with_dh_step(
+        &mut self,
+        header: Header,
+        parts: &DataParts<'_>,
+        ad: &[u8],
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Zeroizing<Vec<u8>>, RatchetError> {
+        // Keys left in the chain the peer just closed: messages nr..PN (spec `SkipMessageKeysHE`).
+        // Unlike the spec, a PN more than MAX_SKIP ahead does not refuse the message: that chain
+        // is closed, so only its first MAX_SKIP missing keys are derived (bounded work) and the
+        // messages beyond are given up. Refusing here would refuse every later message of the
+        // peer too, and the session could never recover.
+        let closed_chain = match (&self.ckr, &self.hkr) {
+            (Some(ckr), Some(hkr)) => {
+                let until = header.pn.min(self.nr.saturating_add(MAX_SKIP));
+                Some((hkr.clone(), walk_to(ckr, self.nr, until)))
+            }
+            _ => None,
+        };
+        check_skip(0, header.n)?;
+        let next_nr = header.n.checked_add(1).ok_or(RatchetError::Malformed)?;
+
+        // Receiving half: RK, CKr, NHKr = KDF_RK(RK, DH(DHs, DHr')).
+        let dh_recv = self
+            .dhs
+            .agree(&header.dh)
+            .map_err(|_| RatchetError::InvalidHeader)?;
+        let (rk1, ckr_new, nhkr_new) = self.rk.step(&dh_recv);
+        let (skipped, mk, next_ck) = walk(&ckr_new, 0, header.n);
+        let body = open_body(&mk, parts, ad)?;
+
+        // Sending half: a fresh DHs and RK, CKs, NHKs = KDF_RK(RK, DH(DHs, DHr')). Computed before
+        // the commit so that nothing below can fail half-way.
+        let dhs_new = DhPrivateKey::generate(rng);
+        let dh_send = dhs_new
+            .agree(&header.dh)
+            .map_err(|_| RatchetError::InvalidHeader)?;
+        let (rk2, cks_new, nhks_new) = rk1.step(&dh_send);
+
+        // Commit, in the spec's order.
+        if let Some((hkr, keys)) = closed_chain {
+            self.skipped.insert(&hkr, keys);
+        }
+        let opened_with = self.nhkr.clone();
+        self.skipped.insert(&opened_with, skipped);
+        self.pn = self.ns;
+        self.ns = 0;
+        self.nr = next_nr;
+        self.hks = self.nhks.clone();
+        self.hkr = Some(opened_with);
+        self.dhr = Some(header.dh);
+        self.ckr = Some(next_ck);
+        self.nhkr = nhkr_new;
+        self.dhs = dhs_new;
+        self.rk = rk2;
+        self.cks = cks_new;
+        self.nhks = nhks_new;
+        Ok(body)
+    }
+}

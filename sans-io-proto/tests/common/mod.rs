@@ -1,0 +1,134 @@
+//! Shared helpers of the protocol property tests: fixed identities from `vectors/`, seeded RNGs,
+//! and an in-memory handshake between two sides.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use sans_io_proto::{Handshake, IdentityKeyPair, Session};
+
+/// A deterministic RNG for a test.
+pub fn rng(seed: u64) -> ChaCha20Rng {
+    ChaCha20Rng::seed_from_u64(seed)
+}
+
+pub fn vectors_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../vectors")
+}
+
+/// The fixed test identities of `vectors/identities/test-identities.txt` (RSA keygen is too slow
+/// to repeat in every test).
+pub fn identities() -> &'static [IdentityKeyPair] {
+    static IDS: OnceLock<Vec<IdentityKeyPair>> = OnceLock::new();
+    IDS.get_or_init(|| {
+        let path = vectors_dir().join("identities/test-identities.txt");
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(|l| IdentityKeyPair::from_private_bytes(&hex::decode(l).unwrap()).unwrap())
+            .collect()
+    })
+}
+
+pub fn alice() -> &'static IdentityKeyPair {
+    &identities()[0]
+}
+pub fn bob() -> &'static IdentityKeyPair {
+    &identities()[1]
+}
+pub fn mallory() -> &'static IdentityKeyPair {
+    &identities()[2]
+}
+
+/// Which side sent an envelope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum From {
+    A,
+    B,
+}
+
+/// Every envelope that crossed the wire, in order.
+pub type Wire = Vec<(From, Vec<u8>)>;
+
+/// Runs a handshake in memory with in-order delivery, recording the wire.
+pub fn handshake_with(
+    a_id: &IdentityKeyPair,
+    b_id: &IdentityKeyPair,
+    rng_a: &mut ChaCha20Rng,
+    rng_b: &mut ChaCha20Rng,
+    wire: &mut Wire,
+) -> (Handshake, Handshake) {
+    let now = Instant::now();
+    let mut a = Handshake::new(a_id, rng_a, now);
+    let mut b = Handshake::new(b_id, rng_b, now);
+    for _ in 0..10 {
+        let mut moved = false;
+        while let Some(m) = a.poll_transmit() {
+            wire.push((From::A, m.clone()));
+            let _ = b.handle_message(&m, rng_b);
+            moved = true;
+        }
+        while let Some(m) = b.poll_transmit() {
+            wire.push((From::B, m.clone()));
+            let _ = a.handle_message(&m, rng_a);
+            moved = true;
+        }
+        if !moved {
+            break;
+        }
+    }
+    (a, b)
+}
+
+/// Alice and Bob with established sessions, their RNGs and the handshake wire.
+pub struct Pair {
+    pub a: Session,
+    pub b: Session,
+    pub rng_a: ChaCha20Rng,
+    pub rng_b: ChaCha20Rng,
+    pub wire: Wire,
+}
+
+pub fn pair(seed: u64) -> Pair {
+    let mut rng_a = rng(seed);
+    let mut rng_b = rng(seed ^ 0x5eed_5eed);
+    let mut wire = Vec::new();
+    let (a, b) = handshake_with(alice(), bob(), &mut rng_a, &mut rng_b, &mut wire);
+    let a = a.into_session().expect("alice established");
+    let b = b.into_session().expect("bob established");
+    Pair {
+        a,
+        b,
+        rng_a,
+        rng_b,
+        wire,
+    }
+}
+
+impl Pair {
+    /// Alice sends `text`, Bob receives it; returns the envelope.
+    pub fn a_to_b(&mut self, text: &str) -> Vec<u8> {
+        let out = self.a.encrypt_text(text, 0, &mut self.rng_a).unwrap();
+        let got = self.b.decrypt(&out.envelope, &mut self.rng_b).unwrap();
+        assert_eq!(got.content, sans_io_proto::Content::Text(text.into()));
+        out.envelope
+    }
+
+    /// Bob sends `text`, Alice receives it; returns the envelope.
+    pub fn b_to_a(&mut self, text: &str) -> Vec<u8> {
+        let out = self.b.encrypt_text(text, 0, &mut self.rng_b).unwrap();
+        let got = self.a.decrypt(&out.envelope, &mut self.rng_a).unwrap();
+        assert_eq!(got.content, sans_io_proto::Content::Text(text.into()));
+        out.envelope
+    }
+}
+
+/// Whether `needle` occurs anywhere in `haystack`.
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
