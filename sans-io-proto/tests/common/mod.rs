@@ -132,3 +132,33 @@ impl Pair {
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+/// Parses a vector file of `key = value` blocks separated by blank lines (`#` starts a comment).
+pub fn vector_blocks(relative: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+    let path = vectors_dir().join(relative);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut blocks = Vec::new();
+    let mut current = std::collections::BTreeMap::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.starts_with('#')) {
+        if line.is_empty() {
+            if !current.is_empty() {
+                blocks.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        let (k, v) = line
+            .split_once('=')
+            .unwrap_or_else(|| panic!("bad line {line:?} in {relative}"));
+        current.insert(k.trim().to_string(), v.trim().to_string());
+    }
+    if !current.is_empty() {
+        blocks.push(current);
+    }
+    assert!(!blocks.is_empty(), "{relative} holds no vectors");
+    blocks
+}
+
+/// Hex field of a vector block.
+pub fn hex_field(block: &std::collections::BTreeMap<String, String>, name: &str) -> Vec<u8> {
+    hex::decode(&block[name]).unwrap_or_else(|e| panic!("field {name}: {e}"))
+}
