@@ -1,2 +1,25 @@
-//! QUIC relay library: room logic and the quinn server.
+//! The relay: rooms of two clients over QUIC, forwarding opaque end-to-end encrypted payloads.
+//!
+//! - [`core`]: the room logic as a sans-IO state machine ([`core::RelayCore`]), deterministic and
+//!   socket-free, so the simulator drives exactly what the server runs.
+//! - [`server`]: the quinn/tokio server around the core ([`server::Relay`]), embeddable (the desktop
+//!   client starts one in-process when no relay runs locally).
+//! - [`cert`] and [`pin`]: the relay's self-signed certificate and the clients' pinned verifier.
+//! - [`client`]: a small connection helper shared by tests, the load tool and the desktop client.
+//!
+//! The relay never holds a key of the clients and never stores a payload.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod cert;
+pub mod client;
+pub mod core;
+pub mod pin;
+pub mod server;
+
+/// ALPN protocol name of the relay.
+pub const ALPN: &[u8] = b"e2e-chat/1";
+/// Default UDP port.
+pub const DEFAULT_PORT: u16 = 4433;
+/// Server name clients use for TLS (the pin, not the name, authenticates the relay).
+pub const SERVER_NAME: &str = "localhost";
