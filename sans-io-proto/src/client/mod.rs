@@ -135,6 +135,11 @@ impl<R: CryptoRngCore> Client<R> {
         matches!(self.peer, Peer::Handshaking(_))
     }
 
+    /// Whether a rejoin after a failed key exchange is scheduled.
+    pub fn is_retry_scheduled(&self) -> bool {
+        matches!(self.peer, Peer::Failed { retry_at: Some(_) })
+    }
+
     /// Whether the relay broke the framing: the driver must close the connection.
     pub fn is_broken(&self) -> bool {
         self.broken
