@@ -1,6 +1,7 @@
 //! The 64 emoji that show a safety number as pictures (PROTOCOL.md §7.2). Each carries an English
 //! name, so the two people can also read them out to each other. Symbols avoid variation
-//! selectors so that plain emoji fonts draw them.
+//! selectors, and all date from Unicode 6.0, so that plain monochrome emoji fonts (the Noto Emoji
+//! the desktop client bundles) draw every one of them; `egui-client/tests/glyphs.rs` checks it.
 
 /// One entry of [`EMOJI_TABLE`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,9 +20,9 @@ const fn e(symbol: &'static str, name: &'static str) -> Emoji {
 pub const EMOJI_TABLE: [Emoji; 64] = [
     e("🐶", "Dog"),
     e("🐱", "Cat"),
-    e("🦁", "Lion"),
+    e("🐯", "Tiger"),
     e("🐴", "Horse"),
-    e("🦄", "Unicorn"),
+    e("🐳", "Whale"),
     e("🐷", "Pig"),
     e("🐘", "Elephant"),
     e("🐰", "Rabbit"),
@@ -31,7 +32,7 @@ pub const EMOJI_TABLE: [Emoji; 64] = [
     e("🐢", "Turtle"),
     e("🐟", "Fish"),
     e("🐙", "Octopus"),
-    e("🦋", "Butterfly"),
+    e("🐝", "Bee"),
     e("🌷", "Flower"),
     e("🌳", "Tree"),
     e("🌵", "Cactus"),
@@ -48,7 +49,7 @@ pub const EMOJI_TABLE: [Emoji; 64] = [
     e("🎂", "Cake"),
     e("💙", "Heart"),
     e("😀", "Smiley"),
-    e("🤖", "Robot"),
+    e("👻", "Ghost"),
     e("🎩", "Hat"),
     e("👓", "Glasses"),
     e("🔧", "Spanner"),
