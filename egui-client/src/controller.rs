@@ -426,7 +426,7 @@ impl Controller {
         };
         self.requested_room = Some(room.clone());
         self.screen = Screen::Busy(format!("Connecting to the relay at {addr}…"));
-        self.net.send(NetCommand::Connect(ConnectParams {
+        self.net.send(NetCommand::Connect(Box::new(ConnectParams {
             relay: addr,
             pin,
             room,
@@ -434,7 +434,7 @@ impl Controller {
             display_name: self.form.display_name.trim().to_owned(),
             start_local_relay: self.settings.start_local_relay,
             relay_cert_dir: self.settings.relay_cert_dir.clone(),
-        }));
+        })));
     }
 
     /// Sends the draft (Enter in the input box).
@@ -616,10 +616,10 @@ impl Controller {
             } => {
                 let sender = self.peer_name.clone().unwrap_or_else(|| "Peer".into());
                 let id = self.push_line(Some(sender), false, text, None);
-                if let Some(line) = self.messages.iter_mut().find(|l| l.id == id) {
-                    if sent_at_ms > 0 {
-                        line.time = format_time(Some(sent_at_ms));
-                    }
+                if sent_at_ms > 0
+                    && let Some(line) = self.messages.iter_mut().find(|l| l.id == id)
+                {
+                    line.time = format_time(Some(sent_at_ms));
                 }
             }
             Event::Delivered { seq } => {

@@ -50,7 +50,7 @@ impl std::fmt::Debug for ConnectParams {
 #[derive(Debug)]
 pub enum NetCommand {
     /// Connect (replacing any current connection).
-    Connect(ConnectParams),
+    Connect(Box<ConnectParams>),
     /// Send a chat message.
     Send {
         /// The UI's id for the line.
@@ -179,7 +179,7 @@ enum Ended {
     /// The user asked to disconnect.
     Disconnect,
     /// The user asked for another connection.
-    Replace(ConnectParams),
+    Replace(Box<ConnectParams>),
     /// The UI is gone.
     Shutdown,
     /// The connection failed.
@@ -191,7 +191,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 async fn run(mut commands: mpsc::UnboundedReceiver<NetCommand>, emit: Emitter) {
     let mut local_relay: Option<RelayHandle> = None;
-    let mut params: Option<ConnectParams> = None;
+    let mut params: Option<Box<ConnectParams>> = None;
     let mut backoff = Duration::from_secs(1);
     loop {
         let Some(p) = params.clone() else {

@@ -92,10 +92,10 @@ impl State {
                 match out {
                     RelayOutput::Send { to, frame } => {
                         log_frame(to, &frame);
-                        if let Some(q) = self.queues.get(&to) {
-                            if q.try_send(Outbound::Frame(frame.to_bytes())).is_err() {
-                                slow.push(to);
-                            }
+                        if let Some(q) = self.queues.get(&to)
+                            && q.try_send(Outbound::Frame(frame.to_bytes())).is_err()
+                        {
+                            slow.push(to);
                         }
                     }
                     RelayOutput::Close { conn, code } => {

@@ -12,17 +12,40 @@ fn room(s: &str) -> RoomName {
 
 fn one_of_each() -> Vec<(&'static str, Frame)> {
     vec![
-        ("Join", Frame::Join { room: room("lobby") }),
+        (
+            "Join",
+            Frame::Join {
+                room: room("lobby"),
+            },
+        ),
         ("Leave", Frame::Leave),
         ("Payload", Frame::Payload(vec![0x01, 0x10, 0xde, 0xad])),
         ("Ping", Frame::Ping(0x0102_0304_0506_0708)),
         ("Pong", Frame::Pong(7)),
-        ("Joined", Frame::Joined { room: room("lobby"), seat: 1 }),
+        (
+            "Joined",
+            Frame::Joined {
+                room: room("lobby"),
+                seat: 1,
+            },
+        ),
         ("Waiting", Frame::Waiting),
-        ("Redirected", Frame::Redirected { from: room("lobby"), to: room("lobby-2") }),
+        (
+            "Redirected",
+            Frame::Redirected {
+                from: room("lobby"),
+                to: room("lobby-2"),
+            },
+        ),
         ("PeerJoined", Frame::PeerJoined),
         ("PeerLeft", Frame::PeerLeft),
-        ("Error", Frame::Error { code: ErrorCode::RateLimited, message: "slow down".into() }),
+        (
+            "Error",
+            Frame::Error {
+                code: ErrorCode::RateLimited,
+                message: "slow down".into(),
+            },
+        ),
     ]
 }
 
@@ -34,7 +57,11 @@ fn golden_encodings_of_every_kind() {
     for (block, (name, frame)) in blocks.iter().zip(frames) {
         assert_eq!(block["kind"], name);
         let bytes = common::hex_field(block, "bytes");
-        assert_eq!(frame.to_bytes(), bytes, "{name} encodes differently from the vector");
+        assert_eq!(
+            frame.to_bytes(),
+            bytes,
+            "{name} encodes differently from the vector"
+        );
         assert_eq!(Frame::decode(&bytes), Ok((frame, bytes.len())));
     }
 }
@@ -44,32 +71,89 @@ fn malformed_frames_get_typed_errors() {
     let cases: Vec<(Vec<u8>, FrameError)> = vec![
         (vec![2, 2, 0, 0, 0, 0], FrameError::UnsupportedVersion(2)),
         (vec![1, 0x42, 0, 0, 0, 0], FrameError::UnknownKind(0x42)),
-        (vec![1, 3, 0, 1, 0, 1], FrameError::TooLarge { len: MAX_FRAME_BODY + 1 }),
-        (vec![1, 3, 0xff, 0xff, 0xff, 0xff], FrameError::TooLarge { len: u32::MAX as usize }),
-        (vec![1, 3, 0, 0, 0, 0], FrameError::Malformed { kind: "Payload", reason: "empty payload" }),
-        (vec![1, 2, 0, 0, 0, 1, 0], FrameError::Malformed { kind: "Leave", reason: "trailing bytes" }),
-        (vec![1, 4, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0], FrameError::Malformed { kind: "Ping", reason: "body too short" }),
-        (vec![1, 0x10, 0, 0, 0, 3, 1, b'a', 2], FrameError::Malformed { kind: "Joined", reason: "seat must be 0 or 1" }),
+        (
+            vec![1, 3, 0, 1, 0, 1],
+            FrameError::TooLarge {
+                len: MAX_FRAME_BODY + 1,
+            },
+        ),
+        (
+            vec![1, 3, 0xff, 0xff, 0xff, 0xff],
+            FrameError::TooLarge {
+                len: u32::MAX as usize,
+            },
+        ),
+        (
+            vec![1, 3, 0, 0, 0, 0],
+            FrameError::Malformed {
+                kind: "Payload",
+                reason: "empty payload",
+            },
+        ),
+        (
+            vec![1, 2, 0, 0, 0, 1, 0],
+            FrameError::Malformed {
+                kind: "Leave",
+                reason: "trailing bytes",
+            },
+        ),
+        (
+            vec![1, 4, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0],
+            FrameError::Malformed {
+                kind: "Ping",
+                reason: "body too short",
+            },
+        ),
+        (
+            vec![1, 0x10, 0, 0, 0, 3, 1, b'a', 2],
+            FrameError::Malformed {
+                kind: "Joined",
+                reason: "seat must be 0 or 1",
+            },
+        ),
         (vec![1, 1, 0, 0, 0, 2, 1, b' '], FrameError::InvalidRoomName),
         (vec![1, 1, 0, 0, 0, 1, 0], FrameError::InvalidRoomName),
-        (vec![1, 1, 0, 0, 0, 3, 2, 0xc3, 0x28], FrameError::Malformed { kind: "Join", reason: "invalid UTF-8" }),
-        (vec![1, 0x1f, 0, 0, 0, 3, 0, 1, 5], FrameError::Malformed { kind: "Error", reason: "body too short" }),
+        (
+            vec![1, 1, 0, 0, 0, 3, 2, 0xc3, 0x28],
+            FrameError::Malformed {
+                kind: "Join",
+                reason: "invalid UTF-8",
+            },
+        ),
+        (
+            vec![1, 0x1f, 0, 0, 0, 3, 0, 1, 5],
+            FrameError::Malformed {
+                kind: "Error",
+                reason: "body too short",
+            },
+        ),
         (vec![1, 1, 0, 0], FrameError::Incomplete { needed: 2 }),
-        (vec![1, 1, 0, 0, 0, 9, 5], FrameError::Incomplete { needed: 8 }),
+        (
+            vec![1, 1, 0, 0, 0, 9, 5],
+            FrameError::Incomplete { needed: 8 },
+        ),
     ];
     for (bytes, want) in cases {
         assert_eq!(Frame::decode(&bytes).unwrap_err(), want, "{bytes:?}");
     }
     // Unknown error codes survive decoding as Unknown.
-    let f = Frame::Error { code: ErrorCode::Unknown(999), message: String::new() };
+    let f = Frame::Error {
+        code: ErrorCode::Unknown(999),
+        message: String::new(),
+    };
     assert_eq!(Frame::decode(&f.to_bytes()).unwrap().0, f);
 }
 
 #[test]
 fn long_error_messages_are_truncated_at_a_char_boundary() {
-    let f = Frame::Error { code: ErrorCode::MalformedFrame, message: "é".repeat(200) };
+    let f = Frame::Error {
+        code: ErrorCode::MalformedFrame,
+        message: "é".repeat(200),
+    };
     let (back, _) = Frame::decode(&f.to_bytes()).unwrap();
-    let Frame::Error { message, .. } = back else { panic!() };
+    let Frame::Error { message, .. } = back else {
+        panic!()
+    };
     assert!(message.len() <= 255 && message.chars().all(|c| c == 'é'));
 }
 
@@ -80,7 +164,10 @@ fn the_decoder_refuses_an_oversized_length_from_the_header_alone() {
     assert_eq!(d.next_frame(), Err(FrameError::TooLarge { len: 131_072 }));
     d.push(&[0u8; 1000]);
     assert_eq!(d.buffered(), 0, "nothing of the oversized body is buffered");
-    assert!(d.next_frame().is_err(), "the stream stays failed: framing is lost");
+    assert!(
+        d.next_frame().is_err(),
+        "the stream stays failed: framing is lost"
+    );
 }
 
 fn arb_room() -> impl Strategy<Value = RoomName> {
@@ -99,7 +186,10 @@ fn arb_frame() -> impl Strategy<Value = Frame> {
         (arb_room(), arb_room()).prop_map(|(from, to)| Frame::Redirected { from, to }),
         Just(Frame::PeerJoined),
         Just(Frame::PeerLeft),
-        (any::<u16>(), "\\PC{0,80}").prop_map(|(c, m)| Frame::Error { code: ErrorCode::from_u16(c), message: m }),
+        (any::<u16>(), "\\PC{0,80}").prop_map(|(c, m)| Frame::Error {
+            code: ErrorCode::from_u16(c),
+            message: m
+        }),
     ]
 }
 
@@ -138,12 +228,7 @@ proptest! {
         for p in points.into_iter().chain([bytes.len()]) {
             d.push(&bytes[last..p]);
             last = p;
-            loop {
-                match d.next_frame() {
-                    Ok(Some(_)) => continue,
-                    Ok(None) | Err(_) => break,
-                }
-            }
+            while let Ok(Some(_)) = d.next_frame() {}
         }
         prop_assert!(d.buffered() <= 6 + MAX_FRAME_BODY);
     }

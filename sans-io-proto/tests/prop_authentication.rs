@@ -292,15 +292,9 @@ fn a_man_in_the_middle_with_its_own_identity_is_caught_by_the_safety_numbers() {
 fn a_relay_cannot_splice_two_sessions_together() {
     // The relay swaps one message for the same message of another session between the same two
     // people: every such splice fails authentication or stays incomplete.
-    let mallory_wire = common::pair(49).wire;
-    for victim in 0..mallory_wire.len() {
-        let (a, b, _) = run_with(|_, i, m| {
-            if i == victim {
-                mallory_wire[victim].1.clone()
-            } else {
-                m
-            }
-        });
+    let other_wire = common::pair(49).wire;
+    for (victim, (_, replacement)) in other_wire.iter().enumerate() {
+        let (a, b, _) = run_with(|_, i, m| if i == victim { replacement.clone() } else { m });
         assert!(
             !(a.is_established() && b.is_established()),
             "spliced message {victim} accepted"

@@ -116,7 +116,7 @@ fn aes256_cbc_pkcs5_through_our_block_cipher() {
 }
 
 fn cbc_decrypt(aes: &Aes256, iv: &[u8], ct: &[u8]) -> Option<Vec<u8>> {
-    if ct.is_empty() || ct.len() % 16 != 0 || iv.len() != 16 {
+    if ct.is_empty() || !ct.len().is_multiple_of(16) || iv.len() != 16 {
         return None;
     }
     let mut prev: [u8; 16] = iv.try_into().ok()?;

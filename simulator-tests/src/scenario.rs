@@ -49,7 +49,7 @@ impl Outcome {
 fn foreign_payloads() -> Vec<Vec<u8>> {
     static POOL: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
     POOL.get_or_init(|| {
-        let mut w = World::new(0xf0_7e_16, Faults::default(), Vec::new());
+        let mut w = World::new(0x00f0_7e16, Faults::default(), Vec::new());
         w.trace = Some(Vec::new());
         let c = w.add_client("carol", 3, "elsewhere", 3);
         let d = w.add_client("dave", 4, "elsewhere", 3);

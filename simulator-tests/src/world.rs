@@ -253,7 +253,7 @@ impl World {
                 Some(client) => {
                     !client.is_exchanging_keys()
                         && !client.is_retry_scheduled()
-                        && !(client.is_secure() && c.to_send > 0)
+                        && (!client.is_secure() || c.to_send == 0)
                 }
             })
     }
@@ -424,14 +424,11 @@ impl World {
     }
 
     fn drain_client(&mut self, i: usize) {
-        loop {
-            let Some(out) = self.clients[i]
-                .client
-                .as_mut()
-                .and_then(|c| c.poll_output())
-            else {
-                break;
-            };
+        while let Some(out) = self.clients[i]
+            .client
+            .as_mut()
+            .and_then(|c| c.poll_output())
+        {
             match out {
                 Output::Transmit(bytes) => self.client_sent(i, &bytes),
                 Output::Event(event) => self.on_event(i, event),

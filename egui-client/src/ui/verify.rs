@@ -31,7 +31,7 @@ pub(super) fn show(ui: &mut egui::Ui, c: &mut Controller) {
                 ui.label(format!("First time you meet {peer} in this room: compare the safety number."));
             }
             Some(Trust::Known) | None => {
-                ui.label(format!("Same identity as last time; not verified yet."));
+                ui.label("Same identity as last time; not verified yet.");
             }
         }
         let Some(v) = c.verification().cloned() else { return };

@@ -274,11 +274,11 @@ impl RelayCore {
 
     fn close(&mut self, conn: ConnId, code: ErrorCode) {
         self.leave(conn);
-        if let Some(c) = self.conns.get_mut(&conn) {
-            if !c.closed {
-                c.closed = true;
-                self.outputs.push_back(RelayOutput::Close { conn, code });
-            }
+        if let Some(c) = self.conns.get_mut(&conn)
+            && !c.closed
+        {
+            c.closed = true;
+            self.outputs.push_back(RelayOutput::Close { conn, code });
         }
     }
 

@@ -347,7 +347,7 @@ impl<R: CryptoRngCore> Client<R> {
         let session = match hs.into_session() {
             Ok(session) => session,
             Err(hs) => {
-                self.peer = Peer::Handshaking(Box::new(hs));
+                self.peer = Peer::Handshaking(hs);
                 return;
             }
         };

@@ -19,7 +19,7 @@ pub enum IgeError {
 }
 
 pub(crate) fn check_len(data: &[u8]) -> Result<(), IgeError> {
-    if data.len() % BLOCK_LEN == 0 {
+    if data.len().is_multiple_of(BLOCK_LEN) {
         Ok(())
     } else {
         Err(IgeError::NotBlockAligned { len: data.len() })

@@ -35,7 +35,7 @@ pub fn pkcs7_pad(data: &[u8]) -> Vec<u8> {
 /// padding length, so the time does not depend on where a bad byte is (a padding oracle learns
 /// nothing from timing; callers must still authenticate before unpadding).
 pub fn pkcs7_unpad(data: &[u8]) -> Result<&[u8], PaddingError> {
-    if data.is_empty() || data.len() % PKCS7_BLOCK != 0 {
+    if data.is_empty() || !data.len().is_multiple_of(PKCS7_BLOCK) {
         return Err(PaddingError::BadLength);
     }
     let last = &data[data.len() - PKCS7_BLOCK..];

@@ -269,10 +269,10 @@ impl Handshake {
     }
 
     /// The transport session, once established; otherwise the handshake is handed back.
-    pub fn into_session(self) -> Result<Session, Handshake> {
+    pub fn into_session(self) -> Result<Session, Box<Handshake>> {
         match self.stage {
             Stage::Established(session) => Ok(*session),
-            stage => Err(Handshake { stage, ..self }),
+            stage => Err(Box::new(Handshake { stage, ..self })),
         }
     }
 

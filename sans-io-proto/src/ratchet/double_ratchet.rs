@@ -132,7 +132,7 @@ struct DataParts<'a> {
 
 fn split(envelope: &[u8]) -> Result<DataParts<'_>, RatchetError> {
     let len = envelope.len();
-    if len < DATA_OVERHEAD + BODY_BUCKET || (len - DATA_OVERHEAD) % BODY_BUCKET != 0 {
+    if len < DATA_OVERHEAD + BODY_BUCKET || !(len - DATA_OVERHEAD).is_multiple_of(BODY_BUCKET) {
         return Err(RatchetError::Malformed);
     }
     if envelope[..HN_AT] != [envelope::E2E_VERSION, EnvelopeType::Data.to_byte()] {
@@ -165,15 +165,15 @@ fn open_body(
     Ok(body)
 }
 
-enum Opened {
-    Yes(Header),
-    No,
-}
-
-fn try_open(hk: &HeaderKey, parts: &DataParts<'_>, ad: &[u8]) -> Result<Opened, RatchetError> {
+/// The header under `hk`: `Ok(None)` if `hk` is not its key, an error if it opened but is invalid.
+fn try_open(
+    hk: &HeaderKey,
+    parts: &DataParts<'_>,
+    ad: &[u8],
+) -> Result<Option<Header>, RatchetError> {
     match Header::open(hk, parts.hn, parts.hct, parts.htag, ad) {
-        Ok(header) => Ok(Opened::Yes(header)),
-        Err(HeaderError::WrongKey) => Ok(Opened::No),
+        Ok(header) => Ok(Some(header)),
+        Err(HeaderError::WrongKey) => Ok(None),
         Err(HeaderError::Invalid) => Err(RatchetError::InvalidHeader),
     }
 }
@@ -238,7 +238,7 @@ impl DoubleRatchet {
         ad: &[u8],
         rng: &mut impl CryptoRngCore,
     ) -> Result<Vec<u8>, RatchetError> {
-        if body.is_empty() || body.len() % BODY_BUCKET != 0 {
+        if body.is_empty() || !body.len().is_multiple_of(BODY_BUCKET) {
             return Err(RatchetError::Malformed);
         }
         let next_ns = self.ns.checked_add(1).ok_or(RatchetError::ChainExhausted)?;
@@ -284,7 +284,7 @@ impl DoubleRatchet {
         // 1. Skipped message keys (spec `TrySkippedMessageKeysHE`).
         let stored: Vec<HeaderKey> = self.skipped.header_keys().cloned().collect();
         for hk in &stored {
-            if let Opened::Yes(header) = try_open(hk, &parts, ad)? {
+            if let Some(header) = try_open(hk, &parts, ad)? {
                 if let Some(mk) = self.skipped.get(hk, header.n) {
                     let body = open_body(mk, &parts, ad)?;
                     self.skipped.remove(hk, header.n);
@@ -298,16 +298,16 @@ impl DoubleRatchet {
         }
 
         // 2. The current receiving chain.
-        if let Some(hkr) = self.hkr.clone() {
-            if let Opened::Yes(header) = try_open(&hkr, &parts, ad)? {
-                return self.decrypt_in_current_chain(&hkr, &header, &parts, ad);
-            }
+        if let Some(hkr) = self.hkr.clone()
+            && let Some(header) = try_open(&hkr, &parts, ad)?
+        {
+            return self.decrypt_in_current_chain(&hkr, &header, &parts, ad);
         }
 
         // 3. The next header key: the peer made a DH ratchet step.
         match try_open(&self.nhkr.clone(), &parts, ad)? {
-            Opened::Yes(header) => self.decrypt_with_dh_step(header, &parts, ad, rng),
-            Opened::No => Err(RatchetError::Undecryptable),
+            Some(header) => self.decrypt_with_dh_step(header, &parts, ad, rng),
+            None => Err(RatchetError::Undecryptable),
         }
     }
 

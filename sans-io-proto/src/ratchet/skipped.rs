@@ -41,12 +41,12 @@ impl SkippedKeys {
 
     /// Deletes a used key (the spec deletes a skipped key as soon as it decrypted its message).
     pub(crate) fn remove(&mut self, hk: &HeaderKey, n: u32) {
-        if let Some(pos) = self.chains.iter().position(|c| &c.header_key == hk) {
-            if let Some(chain) = self.chains.get_mut(pos) {
-                chain.keys.remove(&n);
-                if chain.keys.is_empty() {
-                    self.chains.remove(pos);
-                }
+        if let Some(pos) = self.chains.iter().position(|c| &c.header_key == hk)
+            && let Some(chain) = self.chains.get_mut(pos)
+        {
+            chain.keys.remove(&n);
+            if chain.keys.is_empty() {
+                self.chains.remove(pos);
             }
         }
     }

@@ -173,7 +173,7 @@ pub(super) fn decrypt_block(rk: &RoundKeys, block: &mut [u8; 16]) -> bool {
 /// IGE-encrypts `data` (a multiple of 16 bytes, checked by the caller) with AES-NI.
 pub(super) fn ige_encrypt(rk: &RoundKeys, iv: &[u8; 32], data: &mut [u8]) -> bool {
     #[cfg(target_arch = "x86_64")]
-    if available() && data.len() % 16 == 0 {
+    if available() && data.len().is_multiple_of(16) {
         // SAFETY: features confirmed; the length is a whole number of blocks.
         unsafe { x86::ige_encrypt(rk, iv, data) };
         return true;
@@ -185,7 +185,7 @@ pub(super) fn ige_encrypt(rk: &RoundKeys, iv: &[u8; 32], data: &mut [u8]) -> boo
 /// IGE-decrypts `data` (a multiple of 16 bytes, checked by the caller) with AES-NI.
 pub(super) fn ige_decrypt(rk: &RoundKeys, iv: &[u8; 32], data: &mut [u8]) -> bool {
     #[cfg(target_arch = "x86_64")]
-    if available() && data.len() % 16 == 0 {
+    if available() && data.len().is_multiple_of(16) {
         // SAFETY: features confirmed; the length is a whole number of blocks.
         unsafe { x86::ige_decrypt(rk, iv, data) };
         return true;
