@@ -6,7 +6,7 @@
 //! them, which is what makes many MACs under one key (HKDF, PBKDF2, the ratchet) cheap. Both states
 //! are wiped on drop.
 
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::Zeroize;
 
 use super::ct::ct_eq;
 use super::sha256_core::{BLOCK_LEN, Sha256Core};
@@ -28,38 +28,43 @@ pub enum MacError {
     TagTooShort,
 }
 
-/// A keyed HMAC-SHA256 computation.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+/// A keyed HMAC-SHA256 computation. Both keyed states are wiped on drop (by [`Sha256Core`]).
+#[derive(Clone)]
 pub struct HmacSha256 {
     inner: Sha256Core,
     outer: Sha256Core,
 }
 
+impl zeroize::ZeroizeOnDrop for HmacSha256 {}
+
 impl HmacSha256 {
     /// Keys a new MAC. Keys longer than the 64-byte block are hashed first (RFC 2104 §2).
     pub fn new(key: &[u8]) -> Self {
-        let mut block = [0u8; BLOCK_LEN];
-        if key.len() > BLOCK_LEN {
+        let mut hashed = [0u8; 32];
+        let key = if key.len() > BLOCK_LEN {
             let mut h = Sha256Core::new();
             h.update(key);
-            block[..32].copy_from_slice(&h.finalize());
+            hashed = h.finalize();
+            &hashed[..]
         } else {
-            block[..key.len()].copy_from_slice(key);
-        }
-        // ipad = 0x36 repeated, opad = 0x5c repeated (RFC 2104 §2).
-        let mut pad = [0u8; BLOCK_LEN];
-        for (p, k) in pad.iter_mut().zip(&block) {
-            *p = k ^ 0x36;
+            key
+        };
+        // K' ⊕ ipad and K' ⊕ opad (ipad = 0x36.., opad = 0x5c..; RFC 2104 §2), built in one
+        // buffer that is wiped once. K' is the key padded with zeros to the block size.
+        let mut pad = [0x36u8; BLOCK_LEN];
+        for (p, k) in pad.iter_mut().zip(key) {
+            *p ^= k;
         }
         let mut inner = Sha256Core::new();
-        inner.update(&pad);
-        for (p, k) in pad.iter_mut().zip(&block) {
-            *p = k ^ 0x5c;
+        inner.absorb_block(&pad);
+        // Turn K' ⊕ ipad into K' ⊕ opad: flip by ipad ⊕ opad = 0x6a.
+        for p in pad.iter_mut() {
+            *p ^= 0x36 ^ 0x5c;
         }
         let mut outer = Sha256Core::new();
-        outer.update(&pad);
+        outer.absorb_block(&pad);
         pad.zeroize();
-        block.zeroize();
+        hashed.zeroize();
         HmacSha256 { inner, outer }
     }
 
@@ -69,21 +74,16 @@ impl HmacSha256 {
     }
 
     /// The 32-byte tag.
-    pub fn finalize(self) -> [u8; TAG_LEN] {
-        let mut this = self;
-        let inner = core::mem::replace(&mut this.inner, Sha256Core::new()).finalize();
-        let mut outer = core::mem::replace(&mut this.outer, Sha256Core::new());
-        outer.update(&inner);
-        outer.finalize()
+    pub fn finalize(mut self) -> [u8; TAG_LEN] {
+        let mut inner = self.inner.finalize_in_place();
+        self.outer.update(&inner);
+        inner.zeroize();
+        self.outer.finalize_in_place()
     }
 
     /// Checks a full 32-byte tag in constant time.
     pub fn verify(self, tag: &[u8; TAG_LEN]) -> Result<(), MacError> {
-        if ct_eq(&self.finalize(), tag) {
-            Ok(())
-        } else {
-            Err(MacError::Mismatch)
-        }
+        if ct_eq(&self.finalize(), tag) { Ok(()) } else { Err(MacError::Mismatch) }
     }
 
     /// Checks a tag truncated to its leftmost 16..=32 bytes (RFC 2104 §5), in constant time.
@@ -92,11 +92,7 @@ impl HmacSha256 {
             return Err(MacError::TagTooShort);
         }
         let full = self.finalize();
-        if ct_eq(&full[..tag.len()], tag) {
-            Ok(())
-        } else {
-            Err(MacError::Mismatch)
-        }
+        if ct_eq(&full[..tag.len()], tag) { Ok(()) } else { Err(MacError::Mismatch) }
     }
 }
 

@@ -4,7 +4,8 @@
 //! secret as the key and `sha2::Sha256` offers no way to zeroize itself.
 
 use sha2::digest::generic_array::GenericArray;
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use sha2::digest::typenum::U64;
+use zeroize::Zeroize;
 
 /// SHA-256 block size in bytes.
 pub(crate) const BLOCK_LEN: usize = 64;
@@ -21,31 +22,44 @@ const H0: [u32; 8] = [
     0x5be0_cd19,
 ];
 
-/// A SHA-256 computation in progress.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+/// A SHA-256 computation in progress. Wiped on drop: the state words, and the part of the block
+/// buffer that was ever written (tracked so that short messages do not pay for wiping 64 bytes).
+#[derive(Clone)]
 pub(crate) struct Sha256Core {
     state: [u32; 8],
     buf: [u8; BLOCK_LEN],
     buf_len: usize,
+    /// How many leading bytes of `buf` ever held data (what `drop` wipes).
+    dirty: usize,
     /// Bytes absorbed so far (the message length of the padding).
     total: u64,
 }
 
-fn compress(state: &mut [u32; 8], block: &[u8; BLOCK_LEN]) {
-    sha2::compress256(
-        state,
-        core::slice::from_ref(GenericArray::from_slice(block)),
-    );
+impl Drop for Sha256Core {
+    fn drop(&mut self) {
+        self.state.zeroize();
+        self.buf[..self.dirty.min(BLOCK_LEN)].zeroize();
+    }
+}
+
+impl zeroize::ZeroizeOnDrop for Sha256Core {}
+
+fn compress(state: &mut [u32; 8], block: &[u8]) {
+    // `block` is exactly 64 bytes at every call site; compress it without copying it anywhere.
+    sha2::compress256(state, core::slice::from_ref(GenericArray::from_slice(block)));
 }
 
 impl Sha256Core {
     pub(crate) fn new() -> Self {
-        Sha256Core {
-            state: H0,
-            buf: [0; BLOCK_LEN],
-            buf_len: 0,
-            total: 0,
-        }
+        Sha256Core { state: H0, buf: [0; BLOCK_LEN], buf_len: 0, dirty: 0, total: 0 }
+    }
+
+    /// Absorbs exactly one whole block into the state (used for the HMAC key blocks, which then
+    /// never touch the buffer).
+    pub(crate) fn absorb_block(&mut self, block: &[u8; BLOCK_LEN]) {
+        debug_assert_eq!(self.buf_len, 0);
+        compress(&mut self.state, block);
+        self.total = self.total.wrapping_add(BLOCK_LEN as u64);
     }
 
     pub(crate) fn update(&mut self, mut data: &[u8]) {
@@ -54,43 +68,73 @@ impl Sha256Core {
             let take = (BLOCK_LEN - self.buf_len).min(data.len());
             self.buf[self.buf_len..self.buf_len + take].copy_from_slice(&data[..take]);
             self.buf_len += take;
+            self.dirty = self.dirty.max(self.buf_len);
             data = &data[take..];
             if self.buf_len < BLOCK_LEN {
                 return;
             }
-            let block = self.buf;
-            compress(&mut self.state, &block);
+            compress(&mut self.state, &self.buf);
             self.buf_len = 0;
         }
         let mut blocks = data.chunks_exact(BLOCK_LEN);
-        for block in &mut blocks {
-            let mut b = [0u8; BLOCK_LEN];
-            b.copy_from_slice(block);
-            compress(&mut self.state, &b);
+        if blocks.len() == 1 {
+            if let Some(block) = blocks.next() {
+                compress(&mut self.state, block);
+            }
+        } else if blocks.len() > 1 {
+            // Several blocks: hand them to the compression function BATCH at a time (one call,
+            // one CPU-feature check and one state load per batch instead of per block). The
+            // message may be secret (HKDF's input key material), so the stack copy is wiped.
+            const BATCH: usize = 16;
+            let mut batch = [GenericArray::<u8, U64>::default(); BATCH];
+            let mut used = 0;
+            loop {
+                let mut n = 0;
+                for (slot, block) in batch.iter_mut().zip(&mut blocks) {
+                    slot.copy_from_slice(block);
+                    n += 1;
+                }
+                if n == 0 {
+                    break;
+                }
+                sha2::compress256(&mut self.state, &batch[..n]);
+                used = used.max(n);
+            }
+            for slot in &mut batch[..used] {
+                slot.as_mut_slice().zeroize();
+            }
         }
         let rest = blocks.remainder();
         self.buf[..rest.len()].copy_from_slice(rest);
         self.buf_len = rest.len();
+        self.dirty = self.dirty.max(self.buf_len);
     }
 
-    /// FIPS 180-4 §5.1.1: append 0x80, zeros, and the 64-bit big-endian bit length.
-    pub(crate) fn finalize(mut self) -> [u8; 32] {
+    /// FIPS 180-4 §5.1.1: append 0x80, zeros, and the 64-bit big-endian bit length, in the block
+    /// buffer itself; returns the digest. The core is spent afterwards (and wiped when dropped).
+    pub(crate) fn finalize_in_place(&mut self) -> [u8; 32] {
         let bits = self.total.wrapping_mul(8);
-        let mut block = [0u8; BLOCK_LEN];
-        block[..self.buf_len].copy_from_slice(&self.buf[..self.buf_len]);
-        block[self.buf_len] = 0x80;
-        if self.buf_len >= BLOCK_LEN - 8 {
-            compress(&mut self.state, &block);
-            block = [0u8; BLOCK_LEN];
+        let n = self.buf_len;
+        self.buf[n] = 0x80;
+        self.buf[n + 1..].fill(0);
+        if n >= BLOCK_LEN - 8 {
+            compress(&mut self.state, &self.buf);
+            self.buf.fill(0);
         }
-        block[BLOCK_LEN - 8..].copy_from_slice(&bits.to_be_bytes());
-        compress(&mut self.state, &block);
-        block.zeroize();
+        self.buf[BLOCK_LEN - 8..].copy_from_slice(&bits.to_be_bytes());
+        compress(&mut self.state, &self.buf);
+        self.dirty = BLOCK_LEN;
+        self.buf_len = 0;
         let mut out = [0u8; 32];
         for (chunk, word) in out.chunks_exact_mut(4).zip(self.state) {
             chunk.copy_from_slice(&word.to_be_bytes());
         }
         out
+    }
+
+    /// [`Self::finalize_in_place`] by value.
+    pub(crate) fn finalize(mut self) -> [u8; 32] {
+        self.finalize_in_place()
     }
 }
 
