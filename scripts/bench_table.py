@@ -2,7 +2,7 @@
 """Prints Markdown tables from criterion's results (target/criterion), with every 'ours*'
 benchmark compared to every other benchmark of the same group and parameter *from the same run*.
 
-    python3 scripts/bench_table.py [GROUP_PREFIX ...]
+    python3 scripts/bench_table.py [--root TARGET_DIR] [GROUP_PREFIX ...]
 
 Ratio = reference time / our time: above 1 means ours is faster.
 """
@@ -10,8 +10,13 @@ import json
 import pathlib
 import sys
 
-root = pathlib.Path(__file__).resolve().parent.parent / "target" / "criterion"
-prefixes = sys.argv[1:]
+args = sys.argv[1:]
+target = pathlib.Path(__file__).resolve().parent.parent / "target"
+if args[:1] == ["--root"]:
+    target = pathlib.Path(args[1])
+    args = args[2:]
+root = target / "criterion"
+prefixes = args
 rows = {}
 for bench in root.glob("**/new/benchmark.json"):
     meta = json.loads(bench.read_text())

@@ -60,11 +60,23 @@ fn ige(c: &mut Criterion) {
             let mut data = vec![0x5au8; size];
             if let Some(hw) = &hw {
                 group.bench_with_input(BenchmarkId::new("ours_hardware", size), &size, |b, _| {
-                    b.iter(|| if encrypt { hw.ige_encrypt(&iv, &mut data) } else { hw.ige_decrypt(&iv, &mut data) })
+                    b.iter(|| {
+                        if encrypt {
+                            hw.ige_encrypt(&iv, &mut data)
+                        } else {
+                            hw.ige_decrypt(&iv, &mut data)
+                        }
+                    })
                 });
             }
             group.bench_with_input(BenchmarkId::new("ours_portable", size), &size, |b, _| {
-                b.iter(|| if encrypt { soft.ige_encrypt(&iv, &mut data) } else { soft.ige_decrypt(&iv, &mut data) })
+                b.iter(|| {
+                    if encrypt {
+                        soft.ige_encrypt(&iv, &mut data)
+                    } else {
+                        soft.ige_decrypt(&iv, &mut data)
+                    }
+                })
             });
             group.bench_with_input(BenchmarkId::new("grammers_crypto", size), &size, |b, _| {
                 b.iter(|| {
@@ -75,15 +87,19 @@ fn ige(c: &mut Criterion) {
                     }
                 })
             });
-            group.bench_with_input(BenchmarkId::new("rustcrypto_aes_loop", size), &size, |b, _| {
-                b.iter(|| {
-                    if encrypt {
-                        rustcrypto_ige_encrypt(&reference, &iv, &mut data)
-                    } else {
-                        rustcrypto_ige_decrypt(&reference, &iv, &mut data)
-                    }
-                })
-            });
+            group.bench_with_input(
+                BenchmarkId::new("rustcrypto_aes_loop", size),
+                &size,
+                |b, _| {
+                    b.iter(|| {
+                        if encrypt {
+                            rustcrypto_ige_encrypt(&reference, &iv, &mut data)
+                        } else {
+                            rustcrypto_ige_decrypt(&reference, &iv, &mut data)
+                        }
+                    })
+                },
+            );
         }
         group.finish();
     }

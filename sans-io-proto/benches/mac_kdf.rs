@@ -12,7 +12,9 @@ fn hmac_bench(c: &mut Criterion) {
     for size in [64usize, 16 * 1024] {
         let data = vec![0xa5u8; size];
         group.throughput(Throughput::Bytes(size as u64));
-        group.bench_with_input(BenchmarkId::new("ours", size), &size, |b, _| b.iter(|| ours::hmac_sha256(&key, &data)));
+        group.bench_with_input(BenchmarkId::new("ours", size), &size, |b, _| {
+            b.iter(|| ours::hmac_sha256(&key, &data))
+        });
         group.bench_with_input(BenchmarkId::new("rustcrypto", size), &size, |b, _| {
             b.iter(|| {
                 let mut m = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&key).unwrap();
@@ -39,7 +41,9 @@ fn hkdf_bench(c: &mut Criterion) {
     group.bench_function("rustcrypto", |b| {
         b.iter(|| {
             let mut out = [0u8; 96];
-            ::hkdf::Hkdf::<sha2::Sha256>::new(Some(&salt), &ikm).expand(info, &mut out).unwrap();
+            ::hkdf::Hkdf::<sha2::Sha256>::new(Some(&salt), &ikm)
+                .expand(info, &mut out)
+                .unwrap();
             out
         })
     });

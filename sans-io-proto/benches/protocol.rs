@@ -13,10 +13,17 @@ use sans_io_proto::{Handshake, IdentityKeyPair, Session};
 
 fn identities() -> (IdentityKeyPair, IdentityKeyPair) {
     let mut rng = ChaCha20Rng::seed_from_u64(3);
-    (IdentityKeyPair::generate(&mut rng), IdentityKeyPair::generate(&mut rng))
+    (
+        IdentityKeyPair::generate(&mut rng),
+        IdentityKeyPair::generate(&mut rng),
+    )
 }
 
-fn handshake(a: &IdentityKeyPair, b: &IdentityKeyPair, rng: &mut ChaCha20Rng) -> (Session, Session) {
+fn handshake(
+    a: &IdentityKeyPair,
+    b: &IdentityKeyPair,
+    rng: &mut ChaCha20Rng,
+) -> (Session, Session) {
     let now = Instant::now();
     let mut x = Handshake::new(a, rng, now);
     let mut y = Handshake::new(b, rng, now);
@@ -36,11 +43,15 @@ fn protocol(c: &mut Criterion) {
     let mut rng = ChaCha20Rng::seed_from_u64(4);
     let mut group = c.benchmark_group("protocol");
     group.sample_size(20);
-    group.bench_function("handshake_both_sides", |bench| bench.iter(|| handshake(&a, &b, &mut rng)));
+    group.bench_function("handshake_both_sides", |bench| {
+        bench.iter(|| handshake(&a, &b, &mut rng))
+    });
     let (mut x, mut y) = handshake(&a, &b, &mut rng);
     group.bench_function("message_same_chain", |bench| {
         bench.iter(|| {
-            let m = x.encrypt_text("hello, this is a short chat message", 0, &mut rng).unwrap();
+            let m = x
+                .encrypt_text("hello, this is a short chat message", 0, &mut rng)
+                .unwrap();
             y.decrypt(&m.envelope, &mut rng).unwrap()
         })
     });

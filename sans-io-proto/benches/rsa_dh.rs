@@ -17,7 +17,9 @@ fn rsa_bench(c: &mut Criterion) {
         let mut group = c.benchmark_group("rsa2048_keygen");
         group.sample_size(10);
         group.bench_function("ours", |b| b.iter(|| RsaPrivateKey::generate(&mut rng)));
-        group.bench_function("rsa_crate", |b| b.iter(|| rsa::RsaPrivateKey::new(&mut rng, 2048).unwrap()));
+        group.bench_function("rsa_crate", |b| {
+            b.iter(|| rsa::RsaPrivateKey::new(&mut rng, 2048).unwrap())
+        });
         group.finish();
     }
     let ours = RsaPrivateKey::generate(&mut rng);
@@ -32,15 +34,40 @@ fn rsa_bench(c: &mut Criterion) {
     let msg = [9u8; 32];
     let label = "e2e-chat v1 kem";
     let mut group = c.benchmark_group("rsa2048_oaep");
-    group.bench_function("encrypt/ours", |b| b.iter(|| public.oaep_encrypt(&mut rng, &msg, label.as_bytes()).unwrap()));
+    group.bench_function("encrypt/ours", |b| {
+        b.iter(|| {
+            public
+                .oaep_encrypt(&mut rng, &msg, label.as_bytes())
+                .unwrap()
+        })
+    });
     group.bench_function("encrypt/rsa_crate", |b| {
         let pk = theirs.to_public_key();
-        b.iter(|| pk.encrypt(&mut rng, rsa::Oaep::new_with_label::<sha2::Sha256, _>(label), &msg).unwrap())
+        b.iter(|| {
+            pk.encrypt(
+                &mut rng,
+                rsa::Oaep::new_with_label::<sha2::Sha256, _>(label),
+                &msg,
+            )
+            .unwrap()
+        })
     });
-    let ct = public.oaep_encrypt(&mut rng, &msg, label.as_bytes()).unwrap();
-    group.bench_function("decrypt/ours", |b| b.iter(|| ours.oaep_decrypt(&mut rng, &ct, label.as_bytes()).unwrap()));
+    let ct = public
+        .oaep_encrypt(&mut rng, &msg, label.as_bytes())
+        .unwrap();
+    group.bench_function("decrypt/ours", |b| {
+        b.iter(|| ours.oaep_decrypt(&mut rng, &ct, label.as_bytes()).unwrap())
+    });
     group.bench_function("decrypt/rsa_crate", |b| {
-        b.iter(|| theirs.decrypt_blinded(&mut rng, rsa::Oaep::new_with_label::<sha2::Sha256, _>(label), &ct).unwrap())
+        b.iter(|| {
+            theirs
+                .decrypt_blinded(
+                    &mut rng,
+                    rsa::Oaep::new_with_label::<sha2::Sha256, _>(label),
+                    &ct,
+                )
+                .unwrap()
+        })
     });
     group.finish();
 }
@@ -57,12 +84,16 @@ fn dh_bench(c: &mut Criterion) {
     let x = BigUint::from_bytes_be(&[0xab; 32]);
     let y = BigUint::from_bytes_be(peer.as_bytes());
     let mut group = c.benchmark_group("dh2048");
-    group.bench_function("keygen/ours", |b| b.iter(|| DhPrivateKey::generate(&mut rng)));
+    group.bench_function("keygen/ours", |b| {
+        b.iter(|| DhPrivateKey::generate(&mut rng))
+    });
     group.bench_function("agree/ours", |b| b.iter(|| mine.agree(&peer).unwrap()));
     group.bench_function("validate_peer/ours", |b| {
         b.iter(|| sans_io_proto::crypto::dh::DhPublicKey::from_bytes(peer.as_bytes()).unwrap())
     });
-    group.bench_function("modpow_256bit_floor/num_bigint", |b| b.iter(|| y.modpow(&x, &p)));
+    group.bench_function("modpow_256bit_floor/num_bigint", |b| {
+        b.iter(|| y.modpow(&x, &p))
+    });
     group.finish();
 }
 

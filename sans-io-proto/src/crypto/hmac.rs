@@ -83,7 +83,11 @@ impl HmacSha256 {
 
     /// Checks a full 32-byte tag in constant time.
     pub fn verify(self, tag: &[u8; TAG_LEN]) -> Result<(), MacError> {
-        if ct_eq(&self.finalize(), tag) { Ok(()) } else { Err(MacError::Mismatch) }
+        if ct_eq(&self.finalize(), tag) {
+            Ok(())
+        } else {
+            Err(MacError::Mismatch)
+        }
     }
 
     /// Checks a tag truncated to its leftmost 16..=32 bytes (RFC 2104 §5), in constant time.
@@ -92,7 +96,11 @@ impl HmacSha256 {
             return Err(MacError::TagTooShort);
         }
         let full = self.finalize();
-        if ct_eq(&full[..tag.len()], tag) { Ok(()) } else { Err(MacError::Mismatch) }
+        if ct_eq(&full[..tag.len()], tag) {
+            Ok(())
+        } else {
+            Err(MacError::Mismatch)
+        }
     }
 }
 

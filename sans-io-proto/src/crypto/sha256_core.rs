@@ -46,12 +46,21 @@ impl zeroize::ZeroizeOnDrop for Sha256Core {}
 
 fn compress(state: &mut [u32; 8], block: &[u8]) {
     // `block` is exactly 64 bytes at every call site; compress it without copying it anywhere.
-    sha2::compress256(state, core::slice::from_ref(GenericArray::from_slice(block)));
+    sha2::compress256(
+        state,
+        core::slice::from_ref(GenericArray::from_slice(block)),
+    );
 }
 
 impl Sha256Core {
     pub(crate) fn new() -> Self {
-        Sha256Core { state: H0, buf: [0; BLOCK_LEN], buf_len: 0, dirty: 0, total: 0 }
+        Sha256Core {
+            state: H0,
+            buf: [0; BLOCK_LEN],
+            buf_len: 0,
+            dirty: 0,
+            total: 0,
+        }
     }
 
     /// Absorbs exactly one whole block into the state (used for the HMAC key blocks, which then

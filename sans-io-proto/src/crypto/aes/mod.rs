@@ -35,8 +35,10 @@ pub enum Backend {
 pub struct Aes256 {
     /// Round keys as bytes (for the hardware back end).
     round_keys: [[u8; BLOCK_LEN]; ROUNDS + 1],
-    /// The same round keys bitsliced (for the portable back end).
-    sliced: [[u16; 8]; ROUNDS + 1],
+    /// The round keys bitsliced and fixsliced for the portable back end's cipher ...
+    sliced_enc: [[u16; 8]; ROUNDS + 1],
+    /// ... and its inverse cipher.
+    sliced_dec: [[u16; 8]; ROUNDS + 1],
     #[zeroize(skip)]
     backend: Backend,
 }
@@ -95,10 +97,15 @@ impl Aes256 {
 
     fn build(key: &[u8; KEY_LEN], backend: Backend) -> Self {
         let round_keys = expand_key(key);
-        let sliced = core::array::from_fn(|r| soft::to_planes(&round_keys[r]));
+        let mut sliced: [[u16; 8]; ROUNDS + 1] =
+            core::array::from_fn(|r| soft::to_planes(&round_keys[r]));
+        let sliced_enc = soft::encryption_keys(&sliced);
+        let sliced_dec = soft::decryption_keys(&sliced);
+        sliced.zeroize();
         Aes256 {
             round_keys,
-            sliced,
+            sliced_enc,
+            sliced_dec,
             backend,
         }
     }
@@ -117,7 +124,7 @@ impl Aes256 {
     pub fn encrypt_block(&self, block: &mut [u8; BLOCK_LEN]) {
         match self.backend {
             Backend::Hardware if intrinsics::encrypt_block(&self.round_keys, block) => {}
-            _ => soft::encrypt(&self.sliced, block),
+            _ => soft::encrypt(&self.sliced_enc, block),
         }
     }
 
@@ -125,7 +132,7 @@ impl Aes256 {
     pub fn decrypt_block(&self, block: &mut [u8; BLOCK_LEN]) {
         match self.backend {
             Backend::Hardware if intrinsics::decrypt_block(&self.round_keys, block) => {}
-            _ => soft::decrypt(&self.sliced, block),
+            _ => soft::decrypt(&self.sliced_dec, block),
         }
     }
 
@@ -134,7 +141,7 @@ impl Aes256 {
         super::ige::check_len(data)?;
         match self.backend {
             Backend::Hardware if intrinsics::ige_encrypt(&self.round_keys, iv, data) => {}
-            _ => super::ige::encrypt_with(iv, data, |b| soft::encrypt(&self.sliced, b)),
+            _ => super::ige::encrypt_with(iv, data, |b| soft::encrypt(&self.sliced_enc, b)),
         }
         Ok(())
     }
@@ -144,7 +151,7 @@ impl Aes256 {
         super::ige::check_len(data)?;
         match self.backend {
             Backend::Hardware if intrinsics::ige_decrypt(&self.round_keys, iv, data) => {}
-            _ => super::ige::decrypt_with(iv, data, |b| soft::decrypt(&self.sliced, b)),
+            _ => super::ige::decrypt_with(iv, data, |b| soft::decrypt(&self.sliced_dec, b)),
         }
         Ok(())
     }

@@ -12,49 +12,65 @@
 //!
 //! IGE is sequential (each block depends on the previous one), so there is no batch of blocks to
 //! spread over wider words; one block per 16-bit lane set is the natural fit.
+//!
+//! **Fixslicing** (Adomnicai & Peyrin, "Fixslicing AES-like ciphers", TCHES 2021, applied here to
+//! a single block): ShiftRows is never performed. After `j` skipped ShiftRows, logical byte
+//! `(row, col)` sits at physical `(row, col + j·row)`, so MixColumns reads its column from rows
+//! rotated by `j` columns (one extra rotate), round keys are pre-permuted to the same layout, and
+//! the accumulated permutation is undone once at the end (`ShiftRows^14 = ShiftRows^2`).
 
 /// A block in bitsliced form.
 pub(super) type Planes = [u16; 8];
 
-/// Slices 16 bytes into planes.
-pub(super) fn to_planes(block: &[u8; 16]) -> Planes {
-    // Gather bit i of 8 bytes into one byte with a multiply: the bits are 8 apart in the
-    // little-endian u64, and the multiplier moves bit 8k to bit 56 + k with no carries.
-    let lo = u64::from_le_bytes([
-        block[0], block[1], block[2], block[3], block[4], block[5], block[6], block[7],
-    ]);
-    let hi = u64::from_le_bytes([
-        block[8], block[9], block[10], block[11], block[12], block[13], block[14], block[15],
-    ]);
-    let gather = |x: u64, i: u32| {
-        (((x >> i) & 0x0101_0101_0101_0101).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u16
-    };
-    core::array::from_fn(|i| gather(lo, i as u32) | (gather(hi, i as u32) << 8))
+/// Transposes the 8×8 bit matrix held in `x` (bit `8·i + j` ↔ bit `8·j + i`) with three
+/// delta swaps (Hacker's Delight §7-3).
+#[inline(always)]
+fn transpose8(mut x: u64) -> u64 {
+    let mut t = (x ^ (x >> 7)) & 0x00aa_00aa_00aa_00aa;
+    x ^= t ^ (t << 7);
+    t = (x ^ (x >> 14)) & 0x0000_cccc_0000_cccc;
+    x ^= t ^ (t << 14);
+    t = (x ^ (x >> 28)) & 0x0000_0000_f0f0_f0f0;
+    x ^= t ^ (t << 28);
+    x
 }
 
-/// Inverse of [`to_planes`].
+/// Slices 16 bytes into planes: a bit transpose of each 8-byte half (byte `i` of the transposed
+/// half holds bit `i` of the eight bytes).
+#[inline(always)]
+pub(super) fn to_planes(block: &[u8; 16]) -> Planes {
+    let (lo, hi) = block.split_at(8);
+    let lo = transpose8(u64::from_le_bytes([
+        lo[0], lo[1], lo[2], lo[3], lo[4], lo[5], lo[6], lo[7],
+    ]))
+    .to_le_bytes();
+    let hi = transpose8(u64::from_le_bytes([
+        hi[0], hi[1], hi[2], hi[3], hi[4], hi[5], hi[6], hi[7],
+    ]))
+    .to_le_bytes();
+    core::array::from_fn(|i| u16::from(lo[i]) | (u16::from(hi[i]) << 8))
+}
+
+/// Inverse of [`to_planes`] (the transpose is its own inverse).
+#[inline(always)]
 pub(super) fn from_planes(p: &Planes) -> [u8; 16] {
-    // Spread the 8 bits of a byte to bit 0 of 8 bytes: the multiply makes non-overlapping copies
-    // 9 bits apart (no carries), so copy m holds bit 7-m at position 8m+7; reversing the byte
-    // first puts bit m in byte m.
-    let spread = |b: u16| {
-        let reversed = u64::from((b as u8).reverse_bits());
-        (reversed.wrapping_mul(0x8040_2010_0804_0201) >> 7) & 0x0101_0101_0101_0101
-    };
-    let mut lo = 0u64;
-    let mut hi = 0u64;
-    for (i, &plane) in p.iter().enumerate() {
-        lo |= spread(plane) << i;
-        hi |= spread(plane >> 8) << i;
+    let mut lo = [0u8; 8];
+    let mut hi = [0u8; 8];
+    for (i, plane) in p.iter().enumerate() {
+        lo[i] = *plane as u8;
+        hi[i] = (*plane >> 8) as u8;
     }
+    let lo = transpose8(u64::from_le_bytes(lo)).to_le_bytes();
+    let hi = transpose8(u64::from_le_bytes(hi)).to_le_bytes();
     let mut out = [0u8; 16];
-    out[..8].copy_from_slice(&lo.to_le_bytes());
-    out[8..].copy_from_slice(&hi.to_le_bytes());
+    out[..8].copy_from_slice(&lo);
+    out[8..].copy_from_slice(&hi);
     out
 }
 
 /// SubBytes (FIPS-197 §5.1.1): the Boyar–Peralta circuit. `U0` / `S0` are the most significant
 /// bits (plane 7); outputs S1, S2, S6, S7 are complemented by the circuit's last XNORs.
+#[inline(always)]
 pub(super) fn sub_bytes(p: &mut Planes) {
     let (u0, u1, u2, u3, u4, u5, u6, u7) = (p[7], p[6], p[5], p[4], p[3], p[2], p[1], p[0]);
     // Top linear layer: into the tower-field representation.
@@ -192,12 +208,14 @@ pub(super) fn sub_bytes(p: &mut Planes) {
 
 /// The inverse affine map of FIPS-197 §5.3.2 without its constant: bit `i` of the result is
 /// `b(i+2) ⊕ b(i+5) ⊕ b(i+7)`.
+#[inline(always)]
 fn inverse_affine_linear(p: &Planes) -> Planes {
     core::array::from_fn(|i| p[(i + 2) % 8] ^ p[(i + 5) % 8] ^ p[(i + 7) % 8])
 }
 
 /// InvSubBytes (FIPS-197 §5.3.2) through the forward circuit. With `S(x) = M·x⁻¹ ⊕ 0x63` and
 /// `M⁻¹·0x63 = 0x05`: `S⁻¹(y) = M⁻¹·S(M⁻¹·y ⊕ 0x05) ⊕ 0x05`. Constant time like SubBytes.
+#[inline(always)]
 pub(super) fn inv_sub_bytes(p: &mut Planes) {
     let mut x = inverse_affine_linear(p);
     x[0] = !x[0];
@@ -208,39 +226,35 @@ pub(super) fn inv_sub_bytes(p: &mut Planes) {
     p[2] = !p[2];
 }
 
-/// ShiftRows (FIPS-197 §5.1.2): row `r` (bits `r, r+4, r+8, r+12` of a plane) rotates left by `r`
-/// columns, i.e. the plane rotates right by `4r` within that row's bits.
-pub(super) fn shift_rows(p: &mut Planes) {
+/// ShiftRows (FIPS-197 §5.1.2) applied `n` times: row `r` (bits `r, r+4, r+8, r+12` of a plane)
+/// rotates left by `n·r` columns, i.e. the plane rotates right by `4·n·r` within that row's bits.
+#[inline(always)]
+pub(super) fn shift_rows_n(p: &mut Planes, n: u32) {
+    let rot = |r: u32| 4 * ((n * r) % 4);
     for x in p.iter_mut() {
         *x = (*x & 0x1111)
-            | (x.rotate_right(4) & 0x2222)
-            | (x.rotate_right(8) & 0x4444)
-            | (x.rotate_right(12) & 0x8888);
+            | (x.rotate_right(rot(1)) & 0x2222)
+            | (x.rotate_right(rot(2)) & 0x4444)
+            | (x.rotate_right(rot(3)) & 0x8888);
     }
 }
 
-/// InvShiftRows (FIPS-197 §5.3.1).
-pub(super) fn inv_shift_rows(p: &mut Planes) {
-    for x in p.iter_mut() {
-        *x = (*x & 0x1111)
-            | (x.rotate_left(4) & 0x2222)
-            | (x.rotate_left(8) & 0x4444)
-            | (x.rotate_left(12) & 0x8888);
-    }
-}
-
-/// The byte `k` rows further down the same column (rows wrap), for every byte of a plane.
-fn rows_down(x: u16, k: u32) -> u16 {
-    let keep = match k {
+/// For every byte position of a plane: the byte `rows` rows further down (rows wrap) and `cols`
+/// columns to the right (columns wrap). In column-major bit order (`bit = row + 4·col`) that is a
+/// rotation inside each nibble followed by a rotation of the whole word.
+#[inline(always)]
+fn down(x: u16, rows: u32, cols: u32) -> u16 {
+    let keep: u16 = match rows {
         1 => 0x7777,
         2 => 0x3333,
         _ => 0x1111,
     };
-    ((x >> k) & keep) | ((x << (4 - k)) & !keep)
+    (((x >> rows) & keep) | ((x << (4 - rows)) & !keep)).rotate_right(4 * (cols % 4))
 }
 
 /// `xtime` (FIPS-197 §4.2.1), multiplication by `{02}` modulo `x⁸ + x⁴ + x³ + x + 1`: a shift of
 /// the planes, with the bit shifted out (plane 7) folded into planes 0, 1, 3 and 4 (`0x1b`).
+#[inline(always)]
 fn xtime(p: &Planes) -> Planes {
     [
         p[7],
@@ -254,65 +268,94 @@ fn xtime(p: &Planes) -> Planes {
     ]
 }
 
-/// MixColumns (FIPS-197 §5.1.3): `s'ᵣ = {02}sᵣ ⊕ {03}sᵣ₊₁ ⊕ sᵣ₊₂ ⊕ sᵣ₊₃`
-/// `= {02}(sᵣ ⊕ sᵣ₊₁) ⊕ sᵣ₊₁ ⊕ sᵣ₊₂ ⊕ sᵣ₊₃`.
-pub(super) fn mix_columns(p: &mut Planes) {
-    let down1: Planes = core::array::from_fn(|i| rows_down(p[i], 1));
-    let t: Planes = core::array::from_fn(|i| p[i] ^ down1[i]);
+/// MixColumns (FIPS-197 §5.1.3) on a state whose rows are shifted by `k` columns per row (see the
+/// module docs on fixslicing): `s'ᵣ = {02}sᵣ ⊕ {03}sᵣ₊₁ ⊕ sᵣ₊₂ ⊕ sᵣ₊₃`, computed as
+/// `{02}t ⊕ sᵣ₊₁ ⊕ tᵣ₊₂` with `t = sᵣ ⊕ sᵣ₊₁`.
+#[inline(always)]
+pub(super) fn mix_columns(p: &mut Planes, k: u32) {
+    let d1: Planes = core::array::from_fn(|i| down(p[i], 1, k));
+    let t: Planes = core::array::from_fn(|i| p[i] ^ d1[i]);
     let t2 = xtime(&t);
     for i in 0..8 {
-        p[i] = t2[i] ^ down1[i] ^ rows_down(p[i], 2) ^ rows_down(p[i], 3);
+        p[i] = t2[i] ^ d1[i] ^ down(t[i], 2, 2 * k);
     }
 }
 
-/// InvMixColumns (FIPS-197 §5.3.3), as MixColumns after multiplying each column by
-/// `{04}x² + {05}` (the inverse matrix factors as MixColumns × [[5,0,4,0],[0,5,0,4],...]):
+/// InvMixColumns (FIPS-197 §5.3.3) with row shift `k`, as MixColumns after multiplying each
+/// column by `{04}x² + {05}` (the inverse matrix factors as MixColumns × [[5,0,4,0],[0,5,0,4],...]):
 /// `sᵣ ← sᵣ ⊕ {04}(sᵣ ⊕ sᵣ₊₂)`.
-pub(super) fn inv_mix_columns(p: &mut Planes) {
-    let t: Planes = core::array::from_fn(|i| p[i] ^ rows_down(p[i], 2));
+#[inline(always)]
+pub(super) fn inv_mix_columns(p: &mut Planes, k: u32) {
+    let t: Planes = core::array::from_fn(|i| p[i] ^ down(p[i], 2, 2 * k));
     let t4 = xtime(&xtime(&t));
     for i in 0..8 {
         p[i] ^= t4[i];
     }
-    mix_columns(p);
+    mix_columns(p, k);
 }
 
 /// AddRoundKey (FIPS-197 §5.1.4).
+#[inline(always)]
 pub(super) fn add_round_key(p: &mut Planes, rk: &Planes) {
     for (x, k) in p.iter_mut().zip(rk) {
         *x ^= k;
     }
 }
 
-/// The cipher (FIPS-197 §5.1, Nr = 14) on one block.
-pub(super) fn encrypt(rk: &[Planes; 15], block: &mut [u8; 16]) {
+/// Round keys for the fixsliced cipher: key `j` (1..=13) pre-permuted by `ShiftRows^-j`, to meet a
+/// state whose `j` ShiftRows were skipped.
+pub(super) fn encryption_keys(rk: &[Planes; 15]) -> [Planes; 15] {
+    core::array::from_fn(|j| {
+        let mut k = rk[j];
+        if (1..14).contains(&j) {
+            shift_rows_n(&mut k, (4 - (j as u32) % 4) % 4);
+        }
+        k
+    })
+}
+
+/// Round keys for the fixsliced inverse cipher: key `j` (1..=13) permuted by `ShiftRows^(14-j)`.
+pub(super) fn decryption_keys(rk: &[Planes; 15]) -> [Planes; 15] {
+    core::array::from_fn(|j| {
+        let mut k = rk[j];
+        if (1..14).contains(&j) {
+            shift_rows_n(&mut k, (14 - j as u32) % 4);
+        }
+        k
+    })
+}
+
+/// The cipher (FIPS-197 §5.1, Nr = 14) on one block, fixsliced; `ek` from [`encryption_keys`].
+pub(super) fn encrypt(ek: &[Planes; 15], block: &mut [u8; 16]) {
     let mut s = to_planes(block);
-    add_round_key(&mut s, &rk[0]);
-    for key in &rk[1..14] {
+    add_round_key(&mut s, &ek[0]);
+    for (j, key) in ek.iter().enumerate().take(14).skip(1) {
         sub_bytes(&mut s);
-        shift_rows(&mut s);
-        mix_columns(&mut s);
+        // ShiftRows #j skipped: the state's rows are now j columns behind.
+        mix_columns(&mut s, j as u32 % 4);
         add_round_key(&mut s, key);
     }
     sub_bytes(&mut s);
-    shift_rows(&mut s);
-    add_round_key(&mut s, &rk[14]);
+    // ShiftRows #14 skipped, then all 14 applied at once (ShiftRows^14 = ShiftRows^2).
+    shift_rows_n(&mut s, 2);
+    add_round_key(&mut s, &ek[14]);
     *block = from_planes(&s);
 }
 
-/// The inverse cipher (FIPS-197 §5.3) on one block.
-pub(super) fn decrypt(rk: &[Planes; 15], block: &mut [u8; 16]) {
+/// The inverse cipher (FIPS-197 §5.3) on one block, fixsliced; `dk` from [`decryption_keys`].
+pub(super) fn decrypt(dk: &[Planes; 15], block: &mut [u8; 16]) {
     let mut s = to_planes(block);
-    add_round_key(&mut s, &rk[14]);
-    for key in rk[1..14].iter().rev() {
-        inv_shift_rows(&mut s);
+    add_round_key(&mut s, &dk[14]);
+    for j in (1..14).rev() {
+        // InvShiftRows #(14-j) skipped: rows are now (14-j) columns ahead, i.e. j+2 behind.
         inv_sub_bytes(&mut s);
-        add_round_key(&mut s, key);
-        inv_mix_columns(&mut s);
+        add_round_key(&mut s, &dk[j]);
+        inv_mix_columns(&mut s, (j as u32 + 2) % 4);
     }
-    inv_shift_rows(&mut s);
     inv_sub_bytes(&mut s);
-    add_round_key(&mut s, &rk[0]);
+    // InvShiftRows #14 skipped; all 14 undone at once (ShiftRows^-14 = ShiftRows^2).
+    shift_rows_n(&mut s, 2);
+    add_round_key(&mut s, &dk[0]);
     *block = from_planes(&s);
 }
 
@@ -378,12 +421,14 @@ mod tests {
     #[test]
     fn linear_layers_invert() {
         let block: [u8; 16] = core::array::from_fn(|j| (j as u8).wrapping_mul(91) ^ 0x5a);
-        let mut p = to_planes(&block);
-        shift_rows(&mut p);
-        mix_columns(&mut p);
-        inv_mix_columns(&mut p);
-        inv_shift_rows(&mut p);
-        assert_eq!(from_planes(&p), block);
+        for k in 0..4 {
+            let mut p = to_planes(&block);
+            shift_rows_n(&mut p, 1);
+            mix_columns(&mut p, k);
+            inv_mix_columns(&mut p, k);
+            shift_rows_n(&mut p, 3);
+            assert_eq!(from_planes(&p), block);
+        }
     }
 
     #[test]
@@ -392,7 +437,7 @@ mod tests {
         let mut block = [0u8; 16];
         block[..4].copy_from_slice(&[0xd4, 0xbf, 0x5d, 0x30]);
         let mut p = to_planes(&block);
-        mix_columns(&mut p);
+        mix_columns(&mut p, 0);
         assert_eq!(&from_planes(&p)[..4], &[0x04, 0x66, 0x81, 0xe5]);
     }
 }
