@@ -243,11 +243,7 @@ impl DoubleRatchet {
         }
         let next_ns = self.ns.checked_add(1).ok_or(RatchetError::ChainExhausted)?;
         let mk = self.cks.message_key();
-        let header = Header {
-            dh: self.dhs.public_key(),
-            pn: self.pn,
-            n: self.ns,
-        };
+        let header = Header { dh: *self.dhs.public_key().as_bytes(), pn: self.pn, n: self.ns };
         let mut hn = [0u8; HEADER_NONCE_LEN];
         rng.fill_bytes(&mut hn);
         let (hct, htag) = header.seal(&self.hks, &hn, ad);
@@ -356,11 +352,10 @@ impl DoubleRatchet {
         check_skip(0, header.n)?;
         let next_nr = header.n.checked_add(1).ok_or(RatchetError::Malformed)?;
 
+        // The new ratchet key is checked (range and subgroup) before our secret touches it.
+        let dhr_new = DhPublicKey::from_bytes(&header.dh).map_err(|_| RatchetError::InvalidHeader)?;
         // Receiving half: RK, CKr, NHKr = KDF_RK(RK, DH(DHs, DHr')).
-        let dh_recv = self
-            .dhs
-            .agree(&header.dh)
-            .map_err(|_| RatchetError::InvalidHeader)?;
+        let dh_recv = self.dhs.agree(&dhr_new).map_err(|_| RatchetError::InvalidHeader)?;
         let (rk1, ckr_new, nhkr_new) = self.rk.step(&dh_recv);
         let (skipped, mk, next_ck) = walk(&ckr_new, 0, header.n);
         let body = open_body(&mk, parts, ad)?;
@@ -368,9 +363,7 @@ impl DoubleRatchet {
         // Sending half: a fresh DHs and RK, CKs, NHKs = KDF_RK(RK, DH(DHs, DHr')). Computed before
         // the commit so that nothing below can fail half-way.
         let dhs_new = DhPrivateKey::generate(rng);
-        let dh_send = dhs_new
-            .agree(&header.dh)
-            .map_err(|_| RatchetError::InvalidHeader)?;
+        let dh_send = dhs_new.agree(&dhr_new).map_err(|_| RatchetError::InvalidHeader)?;
         let (rk2, cks_new, nhks_new) = rk1.step(&dh_send);
 
         // Commit, in the spec's order.
@@ -384,7 +377,7 @@ impl DoubleRatchet {
         self.nr = next_nr;
         self.hks = self.nhks.clone();
         self.hkr = Some(opened_with);
-        self.dhr = Some(header.dh);
+        self.dhr = Some(dhr_new);
         self.ckr = Some(next_ck);
         self.nhkr = nhkr_new;
         self.dhs = dhs_new;

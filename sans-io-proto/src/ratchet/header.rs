@@ -1,6 +1,6 @@
 //! The ratchet header `DHs.public || PN || N || 0^8` (PROTOCOL.md §6.3) and its sealing (§6.6).
 
-use crate::crypto::dh::{DH_LEN, DhPublicKey};
+use crate::crypto::dh::DH_LEN;
 use crate::labels;
 
 use super::header_key::{HEADER_NONCE_LEN, HeaderKey};
@@ -8,9 +8,11 @@ use super::header_key::{HEADER_NONCE_LEN, HeaderKey};
 /// Plaintext header length (a whole number of AES blocks).
 pub(crate) const HEADER_LEN: usize = DH_LEN + 4 + 4 + 8;
 
-/// A decrypted header.
+/// A decrypted header. The ratchet key stays raw bytes: it is validated (range and subgroup,
+/// about a third of a modular exponentiation) only when a DH ratchet step actually uses it, not
+/// for every message of a chain.
 pub(crate) struct Header {
-    pub(crate) dh: DhPublicKey,
+    pub(crate) dh: [u8; DH_LEN],
     pub(crate) pn: u32,
     pub(crate) n: u32,
 }
@@ -19,14 +21,14 @@ pub(crate) struct Header {
 pub(crate) enum HeaderError {
     /// The MAC did not verify under this key.
     WrongKey,
-    /// It opened, but the content is invalid (bad DH value, reserved bytes not zero).
+    /// It opened, but the content is invalid (reserved bytes not zero).
     Invalid,
 }
 
 impl Header {
     fn encode(&self) -> [u8; HEADER_LEN] {
         let mut out = [0u8; HEADER_LEN];
-        out[..DH_LEN].copy_from_slice(self.dh.as_bytes());
+        out[..DH_LEN].copy_from_slice(&self.dh);
         out[DH_LEN..DH_LEN + 4].copy_from_slice(&self.pn.to_be_bytes());
         out[DH_LEN + 4..DH_LEN + 8].copy_from_slice(&self.n.to_be_bytes());
         out
@@ -36,7 +38,8 @@ impl Header {
         if bytes[DH_LEN + 8..].iter().any(|&b| b != 0) {
             return Err(HeaderError::Invalid);
         }
-        let dh = DhPublicKey::from_bytes(&bytes[..DH_LEN]).map_err(|_| HeaderError::Invalid)?;
+        let mut dh = [0u8; DH_LEN];
+        dh.copy_from_slice(&bytes[..DH_LEN]);
         let word = |at: usize| {
             u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
         };

@@ -131,7 +131,11 @@ impl DhPrivateKey {
     fn from_exponent(x: &BigUint) -> Result<Self, DhError> {
         let grp = group();
         let y = grp.g.modpow(x, &grp.p);
-        check_public(&y)?;
+        // Only the range check: g = 2 is a quadratic residue (p ≡ 7 mod 8, checked by
+        // `check_group`), so every g^x is in the prime-order subgroup by construction.
+        if y < grp.min_public || y > grp.max_public {
+            return Err(DhError::OutOfRange);
+        }
         let bytes: [u8; DH_LEN] = to_fixed_be(&y, DH_LEN)
             .and_then(|v| v.try_into().ok())
             .ok_or(DhError::OutOfRange)?;
