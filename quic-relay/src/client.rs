@@ -69,48 +69,46 @@ impl RelayConnection {
             addr,
             reason: "bad local address".into(),
         })?;
-        let mut endpoint = quinn::Endpoint::client(bind)?;
+        let endpoint = crate::socket::client_endpoint(bind)?;
+        Self::connect_on(&endpoint, addr, pin, timeout).await
+    }
+
+    /// Like [`Self::connect`], on an existing client endpoint (one UDP socket can carry many
+    /// connections: the load tool opens thousands).
+    pub async fn connect_on(
+        endpoint: &quinn::Endpoint,
+        addr: SocketAddr,
+        pin: [u8; 32],
+        timeout: Duration,
+    ) -> Result<Self, ConnectError> {
         let (config, mismatch) = client_config(pin).map_err(|e| ConnectError::Unreachable {
             addr,
             reason: e.to_string(),
         })?;
-        endpoint.set_default_client_config(config);
+        let unreachable = |e: &dyn std::fmt::Display| ConnectError::Unreachable {
+            addr,
+            reason: e.to_string(),
+        };
         let attempt = async {
-            let connecting = endpoint.connect(addr, crate::SERVER_NAME).map_err(|e| {
-                ConnectError::Unreachable {
-                    addr,
-                    reason: e.to_string(),
-                }
-            })?;
+            let connecting = endpoint
+                .connect_with(config, addr, crate::SERVER_NAME)
+                .map_err(|e| unreachable(&e))?;
             let connection = connecting.await.map_err(|e| {
                 if mismatch.load(Ordering::SeqCst) {
                     ConnectError::WrongPin
                 } else {
-                    ConnectError::Unreachable {
-                        addr,
-                        reason: e.to_string(),
-                    }
+                    unreachable(&e)
                 }
             })?;
-            let (mut send, recv) =
-                connection
-                    .open_bi()
-                    .await
-                    .map_err(|e| ConnectError::Unreachable {
-                        addr,
-                        reason: e.to_string(),
-                    })?;
+            let (mut send, recv) = connection.open_bi().await.map_err(|e| unreachable(&e))?;
             send.write_all(&Frame::Ping(0).to_bytes())
                 .await
-                .map_err(|e| ConnectError::Unreachable {
-                    addr,
-                    reason: e.to_string(),
-                })?;
+                .map_err(|e| unreachable(&e))?;
             Ok::<_, ConnectError>((connection, send, recv))
         };
         match tokio::time::timeout(timeout, attempt).await {
             Ok(Ok((connection, send, recv))) => Ok(RelayConnection {
-                endpoint,
+                endpoint: endpoint.clone(),
                 connection,
                 send,
                 recv,

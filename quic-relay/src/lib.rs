@@ -16,6 +16,7 @@ pub mod client;
 pub mod core;
 pub mod pin;
 pub mod server;
+pub mod socket;
 
 /// ALPN protocol name of the relay.
 pub const ALPN: &[u8] = b"e2e-chat/1";

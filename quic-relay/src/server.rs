@@ -157,6 +157,10 @@ fn server_crypto(cert: &RelayCert) -> Result<quinn::crypto::rustls::QuicServerCo
         .with_single_cert(chain, key)
         .map_err(tls_err)?;
     tls.alpn_protocols = vec![crate::ALPN.to_vec()];
+    // No session resumption: clients reconnect rarely, and resumption state costs memory for
+    // every connection (the load benchmark's idle-connections figure).
+    tls.send_tls13_tickets = 0;
+    tls.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
     quinn::crypto::rustls::QuicServerConfig::try_from(tls)
         .map_err(|e| RelayError::Tls(e.to_string()))
 }
@@ -188,12 +192,28 @@ impl Relay {
         transport.max_idle_timeout(quic_idle.try_into().ok());
         transport.max_concurrent_bidi_streams(1u32.into());
         transport.max_concurrent_uni_streams(0u32.into());
+        // Per-connection memory: no QUIC unreliable datagrams are used, and one stream of frames
+        // never needs more than a few maximal frames in flight.
+        transport.datagram_receive_buffer_size(None);
+        transport.datagram_send_buffer_size(0);
+        transport.stream_receive_window((4 * 65_542u32).into());
+        transport.receive_window((4 * 65_542u32).into());
+        transport.send_window(4 * 65_542);
         server.transport_config(Arc::new(transport));
-        let endpoint =
-            quinn::Endpoint::server(server, config.listen).map_err(|source| RelayError::Bind {
-                addr: config.listen,
-                source,
-            })?;
+        let bind_err = |source| RelayError::Bind {
+            addr: config.listen,
+            source,
+        };
+        let socket = crate::socket::bind_udp(config.listen).map_err(bind_err)?;
+        let runtime = quinn::default_runtime()
+            .ok_or_else(|| bind_err(std::io::Error::other("no async runtime for quinn")))?;
+        let endpoint = quinn::Endpoint::new(
+            quinn::EndpointConfig::default(),
+            Some(server),
+            socket,
+            runtime,
+        )
+        .map_err(bind_err)?;
         let local_addr = endpoint.local_addr().map_err(|source| RelayError::Bind {
             addr: config.listen,
             source,

@@ -243,7 +243,11 @@ impl DoubleRatchet {
         }
         let next_ns = self.ns.checked_add(1).ok_or(RatchetError::ChainExhausted)?;
         let mk = self.cks.message_key();
-        let header = Header { dh: *self.dhs.public_key().as_bytes(), pn: self.pn, n: self.ns };
+        let header = Header {
+            dh: *self.dhs.public_key().as_bytes(),
+            pn: self.pn,
+            n: self.ns,
+        };
         let mut hn = [0u8; HEADER_NONCE_LEN];
         rng.fill_bytes(&mut hn);
         let (hct, htag) = header.seal(&self.hks, &hn, ad);
@@ -353,9 +357,13 @@ impl DoubleRatchet {
         let next_nr = header.n.checked_add(1).ok_or(RatchetError::Malformed)?;
 
         // The new ratchet key is checked (range and subgroup) before our secret touches it.
-        let dhr_new = DhPublicKey::from_bytes(&header.dh).map_err(|_| RatchetError::InvalidHeader)?;
+        let dhr_new =
+            DhPublicKey::from_bytes(&header.dh).map_err(|_| RatchetError::InvalidHeader)?;
         // Receiving half: RK, CKr, NHKr = KDF_RK(RK, DH(DHs, DHr')).
-        let dh_recv = self.dhs.agree(&dhr_new).map_err(|_| RatchetError::InvalidHeader)?;
+        let dh_recv = self
+            .dhs
+            .agree(&dhr_new)
+            .map_err(|_| RatchetError::InvalidHeader)?;
         let (rk1, ckr_new, nhkr_new) = self.rk.step(&dh_recv);
         let (skipped, mk, next_ck) = walk(&ckr_new, 0, header.n);
         let body = open_body(&mk, parts, ad)?;
@@ -363,7 +371,9 @@ impl DoubleRatchet {
         // Sending half: a fresh DHs and RK, CKs, NHKs = KDF_RK(RK, DH(DHs, DHr')). Computed before
         // the commit so that nothing below can fail half-way.
         let dhs_new = DhPrivateKey::generate(rng);
-        let dh_send = dhs_new.agree(&dhr_new).map_err(|_| RatchetError::InvalidHeader)?;
+        let dh_send = dhs_new
+            .agree(&dhr_new)
+            .map_err(|_| RatchetError::InvalidHeader)?;
         let (rk2, cks_new, nhks_new) = rk1.step(&dh_send);
 
         // Commit, in the spec's order.

@@ -1,0 +1,417 @@
+//! Relay load tool: N rooms of two real QUIC clients against the relay **binary** running as a
+//! separate process (so its memory can be read from /proc), M messages of S bytes from every
+//! client to its peer; prints relayed messages per second, latency percentiles (timestamps inside
+//! the payload), and the relay's resident memory. An idle mode opens K connections and reports the
+//! relay's memory.
+//!
+//! ```text
+//! cargo bench -p quic-relay --bench load -- --rooms 1000 --messages 50 --size 256
+//! cargo bench -p quic-relay --bench load -- --rooms 1000 --messages 50 --size 256 --rate 25000
+//! cargo bench -p quic-relay --bench load -- --idle 10000
+//! ```
+//! Without `--bench` (as `cargo test --all-targets` runs it) it does a tiny smoke run.
+//! Clients and relay share this machine's cores; the figures are for that setup.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use quic_relay::client::RelayConnection;
+use sans_io_proto::frame::{Frame, RoomName};
+
+#[derive(Debug, Parser, Clone)]
+struct Args {
+    /// Rooms (two clients each).
+    #[arg(long, default_value_t = 1000)]
+    rooms: usize,
+    /// Messages each client sends.
+    #[arg(long, default_value_t = 50)]
+    messages: usize,
+    /// Payload size in bytes (at least 16).
+    #[arg(long, default_value_t = 256)]
+    size: usize,
+    /// Aggregate send rate in messages/s (0: as fast as possible).
+    #[arg(long, default_value_t = 0)]
+    rate: u64,
+    /// Idle mode: open this many connections, report memory, and stop.
+    #[arg(long, default_value_t = 0)]
+    idle: usize,
+    /// Use a relay that is already running (e.g. under a profiler) instead of starting one.
+    #[arg(long)]
+    relay: Option<SocketAddr>,
+    /// The pin of `--relay`.
+    #[arg(long, default_value = "")]
+    pin: String,
+    /// Client UDP endpoints to spread connections over.
+    #[arg(long, default_value_t = 16)]
+    endpoints: usize,
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+struct Relay {
+    child: Option<Child>,
+    addr: SocketAddr,
+    pin: [u8; 32],
+    _dir: TempDir,
+}
+
+struct TempDir(std::path::PathBuf);
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Relay {
+    fn start(args: &Args) -> Relay {
+        if let Some(addr) = args.relay {
+            let pin = quic_relay::cert::parse_fingerprint(&args.pin).expect("--pin of --relay");
+            return Relay {
+                child: None,
+                addr,
+                pin,
+                _dir: TempDir(std::env::temp_dir().join("e2e-load-unused")),
+            };
+        }
+        let dir = TempDir(std::env::temp_dir().join(format!("e2e-load-{}", std::process::id())));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_quic-relay"))
+            .args([
+                "--port",
+                "0",
+                "--max-connections",
+                "30000",
+                "--max-rooms",
+                "30000",
+            ])
+            .args([
+                "--payloads-per-second",
+                "1000000",
+                "--joins-per-second",
+                "100",
+                "--log",
+                "error",
+            ])
+            .arg("--cert-dir")
+            .arg(&dir.0)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the relay binary");
+        let stdout = child.stdout.take().expect("relay stdout");
+        let mut addr = None;
+        let mut pin = None;
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix("e2e-chat relay listening on ") {
+                addr = rest.split_whitespace().next().and_then(|a| a.parse().ok());
+            }
+            if let Some(rest) = line.strip_prefix("certificate SHA-256 pin: ") {
+                pin = quic_relay::cert::parse_fingerprint(rest).ok();
+                break;
+            }
+        }
+        Relay {
+            child: Some(child),
+            addr: addr.expect("relay address"),
+            pin: pin.expect("relay pin"),
+            _dir: dir,
+        }
+    }
+
+    /// CPU time used by the relay process so far, in seconds (utime + stime of /proc/pid/stat).
+    fn cpu_seconds(&self) -> f64 {
+        let Some(child) = &self.child else { return 0.0 };
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", child.id())).unwrap_or_default();
+        // Fields after the command name (which is in parentheses): utime is the 12th, stime the 13th.
+        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let fields: Vec<&str> = after.split_whitespace().collect();
+        let ticks: f64 = [11, 12]
+            .iter()
+            .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
+            .sum();
+        ticks / 100.0 // USER_HZ is 100 on Linux
+    }
+
+    fn rss_kib(&self) -> u64 {
+        let Some(child) = &self.child else { return 0 };
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn endpoints(n: usize) -> Vec<quinn::Endpoint> {
+    (0..n.max(1))
+        .map(|_| quic_relay::socket::client_endpoint("127.0.0.1:0".parse().unwrap()).unwrap())
+        .collect()
+}
+
+async fn connect(relay: &Relay, eps: &[quinn::Endpoint], i: usize) -> RelayConnection {
+    for attempt in 0..5 {
+        match RelayConnection::connect_on(
+            &eps[i % eps.len()],
+            relay.addr,
+            relay.pin,
+            Duration::from_secs(20),
+        )
+        .await
+        {
+            Ok(c) => return c,
+            Err(e) if attempt == 4 => panic!("client {i}: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    unreachable!()
+}
+
+async fn idle(args: &Args) {
+    let relay = Arc::new(Relay::start(args));
+    let eps = Arc::new(endpoints(args.endpoints.max(args.idle / 500)));
+    let before = relay.rss_kib();
+    let mut conns = Vec::with_capacity(args.idle);
+    let started = Instant::now();
+    for chunk in (0..args.idle).collect::<Vec<_>>().chunks(200) {
+        let batch = futures_join(chunk.iter().map(|&i| {
+            let (r, e) = (relay.clone(), eps.clone());
+            async move { connect(&r, &e, i).await }
+        }))
+        .await;
+        conns.extend(batch);
+    }
+    tokio::time::sleep(Duration::from_secs(if relay.child.is_none() {
+        10
+    } else {
+        2
+    }))
+    .await;
+    let after = relay.rss_kib();
+    println!(
+        "| idle connections | open time | relay RSS before | relay RSS with all open | per connection |"
+    );
+    println!("|---|---|---|---|---|");
+    println!(
+        "| {} | {:.1} s | {:.1} MiB | {:.1} MiB | {:.1} KiB |",
+        conns.len(),
+        started.elapsed().as_secs_f64(),
+        before as f64 / 1024.0,
+        after as f64 / 1024.0,
+        (after.saturating_sub(before)) as f64 / conns.len().max(1) as f64
+    );
+}
+
+async fn futures_join<F: std::future::Future<Output = T> + Send + 'static, T: Send + 'static>(
+    futs: impl Iterator<Item = F>,
+) -> Vec<T> {
+    let handles: Vec<_> = futs.map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for h in handles {
+        out.push(h.await.expect("task"));
+    }
+    out
+}
+
+async fn traffic(args: &Args) {
+    let relay = Arc::new(Relay::start(args));
+    let eps = Arc::new(endpoints(args.endpoints));
+    let before = relay.rss_kib();
+    // Pair everyone up.
+    let mut pairs = Vec::new();
+    for room in 0..args.rooms {
+        let name = RoomName::new(&format!("load-{room}")).unwrap();
+        let (r, e) = (relay.clone(), eps.clone());
+        let n = name.clone();
+        let a = tokio::spawn(async move {
+            let mut c = connect(&r, &e, 2 * room).await.split();
+            c.0.send_frame(&Frame::Join { room: n }).await.unwrap();
+            c
+        });
+        pairs.push((name, a));
+    }
+    let mut firsts = Vec::new();
+    for (name, a) in pairs {
+        let a = a.await.unwrap();
+        firsts.push((name, a));
+    }
+    let mut clients = Vec::new();
+    for (i, (name, mut a)) in firsts.into_iter().enumerate() {
+        wait_for(&mut a.1, |f| matches!(f, Frame::Waiting)).await;
+        let mut b = connect(&relay, &eps, 2 * i + 1).await.split();
+        b.0.send_frame(&Frame::Join { room: name }).await.unwrap();
+        wait_for(&mut a.1, |f| matches!(f, Frame::PeerJoined)).await;
+        wait_for(&mut b.1, |f| matches!(f, Frame::PeerJoined)).await;
+        clients.push(a);
+        clients.push(b);
+    }
+    let paired = relay.rss_kib();
+    let cpu_before = relay.cpu_seconds();
+    let epoch = Instant::now();
+    let total = (clients.len() * args.messages) as u64;
+    let received = Arc::new(AtomicU64::new(0));
+    let per_client_interval = if args.rate == 0 {
+        None
+    } else {
+        Some(Duration::from_secs_f64(
+            clients.len() as f64 / args.rate as f64,
+        ))
+    };
+    let mut senders = Vec::new();
+    let mut receivers = Vec::new();
+    let n_clients = clients.len();
+    for (index, (mut tx, mut rx)) in clients.into_iter().enumerate() {
+        let (m, size) = (args.messages, args.size.max(16));
+        senders.push(tokio::spawn(async move {
+            // Stagger the clients' first sends over one interval so the aggregate rate is smooth
+            // (starting them all together would send the whole population as one burst).
+            let mut tick = per_client_interval.map(|d| {
+                let offset = d.mul_f64(index as f64 / n_clients as f64);
+                let mut t = tokio::time::interval_at(tokio::time::Instant::now() + offset, d);
+                t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                t
+            });
+            for _ in 0..m {
+                if let Some(t) = tick.as_mut() {
+                    t.tick().await;
+                }
+                let mut payload = vec![0x42u8; size];
+                payload[..16].copy_from_slice(&(epoch.elapsed().as_nanos()).to_be_bytes());
+                tx.send_frame(&Frame::Payload(payload)).await.unwrap();
+            }
+            tx
+        }));
+        let received = received.clone();
+        receivers.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(m);
+            while lat.len() < m {
+                match rx.recv_frame().await {
+                    Ok(Some(Frame::Payload(p))) => {
+                        let sent = u128::from_be_bytes(p[..16].try_into().unwrap());
+                        lat.push((epoch.elapsed().as_nanos() - sent) as u64);
+                        received.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Ok(Some(_)) => {}
+                    _ => break,
+                }
+            }
+            lat
+        }));
+    }
+    let mut latencies = Vec::new();
+    for r in receivers {
+        latencies.extend(r.await.unwrap());
+    }
+    let elapsed = epoch.elapsed();
+    let during = relay.rss_kib();
+    let relay_cpu = (relay.cpu_seconds() - cpu_before) / elapsed.as_secs_f64() * 100.0;
+    let mut lost = 0u64;
+    let mut sent_packets = 0u64;
+    for s in senders {
+        if let Ok(tx) = s.await {
+            let stats = tx.connection().stats();
+            lost += stats.path.lost_packets;
+            sent_packets += stats.udp_tx.datagrams;
+        }
+    }
+    eprintln!("client-side QUIC: {sent_packets} datagrams sent, {lost} packets declared lost");
+    latencies.sort_unstable();
+    let pct = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * q) as usize)
+            .copied()
+            .unwrap_or(0) as f64
+            / 1e6
+    };
+    println!(
+        "| rooms | clients | size | messages | target rate | relayed/s | p50 | p99 | max | relay CPU | relay RSS idle → paired → loaded |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "| {} | {} | {} B | {}/{} | {} | {:.0} | {:.2} ms | {:.2} ms | {:.2} ms | {:.0}% of a core | {:.1} → {:.1} → {:.1} MiB |",
+        args.rooms,
+        args.rooms * 2,
+        args.size,
+        received.load(Ordering::Relaxed),
+        total,
+        if args.rate == 0 {
+            "max".to_string()
+        } else {
+            format!("{}/s", args.rate)
+        },
+        received.load(Ordering::Relaxed) as f64 / elapsed.as_secs_f64(),
+        pct(0.5),
+        pct(0.99),
+        pct(1.0),
+        relay_cpu,
+        before as f64 / 1024.0,
+        paired as f64 / 1024.0,
+        during as f64 / 1024.0,
+    );
+}
+
+async fn wait_for(rx: &mut quic_relay::client::RelayReceiver, what: impl Fn(&Frame) -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let f = tokio::time::timeout_at(deadline, rx.recv_frame())
+            .await
+            .expect("relay answered")
+            .unwrap()
+            .unwrap();
+        if what(&f) {
+            return;
+        }
+    }
+}
+
+fn main() {
+    let raw: Vec<String> = std::env::args().collect();
+    let smoke = !raw.iter().any(|a| a == "--bench");
+    let mut args = Args::parse_from(raw.iter().filter(|a| *a != "--bench"));
+    if smoke {
+        // `cargo test --all-targets`: prove the tool works, in a second or two.
+        args = Args {
+            rooms: 5,
+            messages: 5,
+            size: 64,
+            rate: 0,
+            idle: 0,
+            endpoints: 2,
+            relay: None,
+            pin: String::new(),
+            bench: false,
+        };
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        if args.idle > 0 {
+            idle(&args).await;
+        } else {
+            traffic(&args).await;
+            if smoke {
+                idle(&Args {
+                    idle: 20,
+                    ..args.clone()
+                })
+                .await;
+            }
+        }
+    });
+}
