@@ -471,20 +471,30 @@ impl Controller {
 
     /// The user compared the safety number with the peer and it matched.
     pub fn mark_verified(&mut self) {
-        let (Some(room), Some(v), Some(trust)) = (
-            self.requested_room.clone(),
-            self.verification.clone(),
-            self.trust.as_mut(),
-        ) else {
-            return;
-        };
-        trust.mark_verified(room.as_str(), v.peer_fingerprint);
-        self.trust_state = Some(Trust::Verified);
-        self.system_line("You marked this contact as verified.".into());
+        self.record_trust(
+            TrustStore::mark_verified,
+            Trust::Verified,
+            "You marked this contact as verified.",
+        );
     }
 
     /// Accepts a changed identity (after comparing the new safety number).
     pub fn accept_new_identity(&mut self) {
+        self.record_trust(
+            TrustStore::accept,
+            Trust::Known,
+            "You accepted the new identity of your peer.",
+        );
+    }
+
+    /// Stores the user's trust decision about the current peer in this room (nothing happens
+    /// before a peer's identity is known).
+    fn record_trust(
+        &mut self,
+        store: fn(&mut TrustStore, &str, Fingerprint),
+        state: Trust,
+        line: &str,
+    ) {
         let (Some(room), Some(v), Some(trust)) = (
             self.requested_room.clone(),
             self.verification.clone(),
@@ -492,9 +502,9 @@ impl Controller {
         ) else {
             return;
         };
-        trust.accept(room.as_str(), v.peer_fingerprint);
-        self.trust_state = Some(Trust::Known);
-        self.system_line("You accepted the new identity of your peer.".into());
+        store(trust, room.as_str(), v.peer_fingerprint);
+        self.trust_state = Some(state);
+        self.system_line(line.into());
     }
 
     /// Leaves and disconnects; back to the connect form.

@@ -1,4 +1,5 @@
 //! `egui-client`: the desktop chat window.
+#![forbid(unsafe_code)]
 
 use std::path::PathBuf;
 

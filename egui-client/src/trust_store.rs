@@ -70,14 +70,7 @@ impl TrustStore {
     pub fn observe(&mut self, room: &str, fingerprint: Fingerprint) -> Trust {
         match self.entries.get(room) {
             None => {
-                self.entries.insert(
-                    room.to_owned(),
-                    Entry {
-                        fingerprint,
-                        verified: false,
-                    },
-                );
-                self.save();
+                self.remember(room, fingerprint, false);
                 Trust::FirstSeen
             }
             Some(e) if e.fingerprint == fingerprint => {
@@ -96,23 +89,21 @@ impl TrustStore {
     /// The user compared safety numbers: remember `fingerprint` as verified for `room` (this is
     /// also how a changed identity is accepted).
     pub fn mark_verified(&mut self, room: &str, fingerprint: Fingerprint) {
-        self.entries.insert(
-            room.to_owned(),
-            Entry {
-                fingerprint,
-                verified: true,
-            },
-        );
-        self.save();
+        self.remember(room, fingerprint, true);
     }
 
     /// Accepts a changed identity without verifying it (it becomes "known").
     pub fn accept(&mut self, room: &str, fingerprint: Fingerprint) {
+        self.remember(room, fingerprint, false);
+    }
+
+    /// Stores (replacing any earlier entry) and saves at once.
+    fn remember(&mut self, room: &str, fingerprint: Fingerprint, verified: bool) {
         self.entries.insert(
             room.to_owned(),
             Entry {
                 fingerprint,
-                verified: false,
+                verified,
             },
         );
         self.save();

@@ -11,6 +11,7 @@
 //! ```
 //! Without `--bench` (as `cargo test --all-targets` runs it) it does a tiny smoke run.
 //! Clients and relay share this machine's cores; the figures are for that setup.
+#![forbid(unsafe_code)]
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;

@@ -1,4 +1,5 @@
 //! `quic-relay`: the relay server binary.
+#![forbid(unsafe_code)]
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;

@@ -33,3 +33,42 @@ pub(crate) const FINGERPRINT: &[u8] = b"e2e-chat v1 identity";
 pub(crate) const SAFETY: &[u8] = b"e2e-chat v1 safety";
 /// Emoji derivation (§7.2).
 pub(crate) const EMOJI: &[u8] = b"e2e-chat v1 emoji";
+
+#[cfg(test)]
+mod tests {
+    /// PROTOCOL.md is the single source of truth for the key schedule: every label the code uses
+    /// must appear there verbatim (in quotes), so renaming one in either place fails here.
+    #[test]
+    fn every_label_is_written_in_protocol_md() {
+        let spec = include_str!("../../PROTOCOL.md");
+        let all: [&[u8]; 16] = [
+            super::HELLO,
+            super::HANDSHAKE_HIDING,
+            super::IDENTITY,
+            super::ENCAP,
+            super::KEM,
+            super::TRANSCRIPT,
+            super::SESSION_KEYS,
+            super::CONFIRM,
+            super::RATCHET,
+            super::MESSAGE_KEYS,
+            super::HEADER_KEYS,
+            super::HEADER_MAC,
+            super::BODY_MAC,
+            super::FINGERPRINT,
+            super::SAFETY,
+            super::EMOJI,
+        ];
+        for label in all {
+            let label = core::str::from_utf8(label).expect("labels are ASCII");
+            assert!(
+                label.starts_with("e2e-chat v1 "),
+                "{label}: missing the version prefix"
+            );
+            assert!(
+                spec.contains(&format!("\"{label}\"")),
+                "PROTOCOL.md never mentions \"{label}\""
+            );
+        }
+    }
+}

@@ -6,9 +6,12 @@
 //! - [`world`]: the clock, the network queue, the actors, and the step loop;
 //! - [`faults`]: what a seed makes the network and the (possibly malicious) relay do;
 //! - [`invariants`]: what must hold after every step;
-//! - [`scenario`]: the scripted sessions the tests run.
+//! - [`scenario`]: the scripted sessions the tests run;
+//! - [`fuzz_checks`]: the bodies of the `cargo fuzz` targets, shared with the regression replay.
+#![forbid(unsafe_code)]
 
 pub mod faults;
+pub mod fuzz_checks;
 pub mod identities;
 pub mod invariants;
 pub mod scenario;

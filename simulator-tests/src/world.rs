@@ -594,18 +594,7 @@ impl World {
             }
         }
         let Frame::Payload(payload) = frame else {
-            let bytes = frame.to_bytes();
-            let name = self.clients[i].name.clone();
-            self.record(|| format!("relay -> {} {}", name, hex::encode(&bytes)));
-            let at = self.link_time(i, false);
-            self.push(
-                at,
-                What::ToClient {
-                    client: i,
-                    conn,
-                    bytes,
-                },
-            );
+            self.relay_to_client(i, conn, &frame, false);
             return;
         };
         // The adversary's turn.
@@ -624,29 +613,16 @@ impl World {
                 deliveries.push((p, true));
             }
         }
-        if self.rng.gen_bool(f.replay) {
-            let theirs: Vec<&Vec<u8>> = self
-                .seen
-                .iter()
-                .filter(|(from, _)| *from != i)
-                .map(|(_, p)| p)
-                .collect();
-            if !theirs.is_empty() {
-                let pick = theirs[self.rng.gen_range(0..theirs.len())].clone();
-                deliveries.push((pick, true));
-            }
+        // Replay: an old payload of the peer's; reflect: one of the recipient's own.
+        if self.rng.gen_bool(f.replay)
+            && let Some(pick) = self.pick_seen(|from| from != i)
+        {
+            deliveries.push((pick, true));
         }
-        if self.rng.gen_bool(f.reflect) {
-            let own: Vec<&Vec<u8>> = self
-                .seen
-                .iter()
-                .filter(|(from, _)| *from == i)
-                .map(|(_, p)| p)
-                .collect();
-            if !own.is_empty() {
-                let pick = own[self.rng.gen_range(0..own.len())].clone();
-                deliveries.push((pick, true));
-            }
+        if self.rng.gen_bool(f.reflect)
+            && let Some(pick) = self.pick_seen(|from| from == i)
+        {
+            deliveries.push((pick, true));
         }
         if self.rng.gen_bool(f.inject) {
             let len = self.rng.gen_range(1..1200);
@@ -663,19 +639,38 @@ impl World {
             deliveries.push((pick, false));
         }
         for (p, reorder) in deliveries {
-            let bytes = Frame::Payload(p).to_bytes();
-            let name = self.clients[i].name.clone();
-            self.record(|| format!("relay -> {} {}", name, hex::encode(&bytes)));
-            let at = self.link_time(i, reorder);
-            self.push(
-                at,
-                What::ToClient {
-                    client: i,
-                    conn,
-                    bytes,
-                },
-            );
+            self.relay_to_client(i, conn, &Frame::Payload(p), reorder);
         }
+    }
+
+    /// A random payload the relay saw earlier from a client `from_ok` accepts.
+    fn pick_seen(&mut self, from_ok: impl Fn(usize) -> bool) -> Option<Vec<u8>> {
+        let candidates: Vec<&Vec<u8>> = self
+            .seen
+            .iter()
+            .filter(|(from, _)| from_ok(*from))
+            .map(|(_, p)| p)
+            .collect();
+        if candidates.is_empty() {
+            return None;
+        }
+        Some(candidates[self.rng.gen_range(0..candidates.len())].clone())
+    }
+
+    /// Records and schedules one frame from the relay to client `i` over connection `conn`.
+    fn relay_to_client(&mut self, i: usize, conn: ConnId, frame: &Frame, reorder: bool) {
+        let bytes = frame.to_bytes();
+        let name = self.clients[i].name.clone();
+        self.record(|| format!("relay -> {} {}", name, hex::encode(&bytes)));
+        let at = self.link_time(i, reorder);
+        self.push(
+            at,
+            What::ToClient {
+                client: i,
+                conn,
+                bytes,
+            },
+        );
     }
 
     fn on_event(&mut self, i: usize, event: Event) {

@@ -30,6 +30,7 @@ pub(crate) fn transcript_hash(messages_in_order: &[&[u8]; 6]) -> [u8; 32] {
 }
 
 /// The identity-hiding key sets, one per message and role (§5.2).
+#[derive(Clone)]
 pub(crate) struct HidingKeys {
     ident: [CipherKeys; 2],
     encap: [CipherKeys; 2],
@@ -67,7 +68,7 @@ impl HidingKeys {
 }
 
 /// The outputs of the session key schedule (§5.6).
-#[derive(Zeroize, ZeroizeOnDrop)]
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub(crate) struct SessionKeys {
     confirm: [[u8; 32]; 2],
     pub(crate) rk0: [u8; 32],

@@ -71,6 +71,7 @@ impl Role {
 }
 
 /// After both Hellos: roles, the attempt's binding values and the identity-hiding keys.
+#[derive(Clone)]
 struct Agreed {
     role: Role,
     peer_hello: Vec<u8>,
@@ -83,6 +84,7 @@ struct Agreed {
 }
 
 /// After the peer's Identity: who the peer is, and our encapsulated secret for it.
+#[derive(Clone)]
 struct PeerKnown {
     peer_identity_msg: Vec<u8>,
     peer: PublicIdentity,
@@ -91,12 +93,14 @@ struct PeerKnown {
 }
 
 /// After the peer's Encap: the transcript hash and the session keys.
+#[derive(Clone)]
 struct Keyed {
     peer_encap_msg: Vec<u8>,
     th: [u8; 32],
     keys: SessionKeys,
 }
 
+#[derive(Clone)]
 enum Stage {
     AwaitHello,
     AwaitIdentity(Box<Agreed>),
@@ -130,6 +134,7 @@ fn rank_of(kind: EnvelopeType) -> u8 {
 }
 
 /// What the handshake knows about our own identity.
+#[derive(Clone)]
 enum Credential {
     /// The real thing: our key pair.
     KeyPair(IdentityKeyPair),
@@ -151,6 +156,10 @@ impl Credential {
 }
 
 /// One handshake attempt with one peer.
+///
+/// `Clone` copies every secret it holds (each copy wipes its own on drop): it exists for tests and
+/// fuzzing that replay one state many times, like [`Session`]'s.
+#[derive(Clone)]
 pub struct Handshake {
     identity: Credential,
     nonce: [u8; NONCE_LEN],

@@ -1,0 +1,7 @@
+//! Relay frames from the network: the whole frame codec, one-shot and streamed.
+//! The check itself, and what it asserts, is `simulator_tests::fuzz_checks::frame_decode`, shared with the
+//! regression replay that `cargo test` runs (`simulator-tests/tests/fuzz_regressions.rs`).
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| simulator_tests::fuzz_checks::frame_decode(data));

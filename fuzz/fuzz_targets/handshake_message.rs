@@ -1,0 +1,7 @@
+//! Handshake envelopes from a peer, through an untrusted relay, at every stage of a handshake.
+//! The check itself, and what it asserts, is `simulator_tests::fuzz_checks::handshake_message`, shared with the
+//! regression replay that `cargo test` runs (`simulator-tests/tests/fuzz_regressions.rs`).
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| simulator_tests::fuzz_checks::handshake_message(data));

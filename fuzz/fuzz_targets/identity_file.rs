@@ -1,0 +1,7 @@
+//! Stored identity files read from disk.
+//! The check itself, and what it asserts, is `simulator_tests::fuzz_checks::identity_file`, shared with the
+//! regression replay that `cargo test` runs (`simulator-tests/tests/fuzz_regressions.rs`).
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| simulator_tests::fuzz_checks::identity_file(data));

@@ -1,0 +1,7 @@
+//! The relay's room logic under arbitrary traffic from up to eight clients.
+//! The check itself, and what it asserts, is `simulator_tests::fuzz_checks::relay_core`, shared with the
+//! regression replay that `cargo test` runs (`simulator-tests/tests/fuzz_regressions.rs`).
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| simulator_tests::fuzz_checks::relay_core(data));

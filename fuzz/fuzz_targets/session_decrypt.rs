@@ -1,0 +1,7 @@
+//! Data envelopes from a peer into an established session.
+//! The check itself, and what it asserts, is `simulator_tests::fuzz_checks::session_decrypt`, shared with the
+//! regression replay that `cargo test` runs (`simulator-tests/tests/fuzz_regressions.rs`).
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| simulator_tests::fuzz_checks::session_decrypt(data));

@@ -1,0 +1,103 @@
+//! Replays the kept fuzz inputs through the same checks the `cargo fuzz` targets run
+//! (`simulator_tests::fuzz_checks`), on every `cargo test`:
+//!
+//! - `vectors/fuzz-regressions/<target>/`: inputs that once crashed a target (fixed since);
+//! - `vectors/fuzz-corpus/<target>/`: the libFuzzer corpus of each target after `cargo fuzz cmin`,
+//!   i.e. the smallest input set that still reaches every code edge the fuzzer found.
+//!
+//! Each check panics when an invariant breaks (a forged message decrypts, a frame re-encodes
+//! differently, a relay room overflows, ...), so a regression fails this test and names the file.
+
+use std::path::{Path, PathBuf};
+
+use simulator_tests::fuzz_checks::TARGETS;
+
+fn vectors() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../vectors")
+}
+
+/// Every file of `<kind>/<target>/`, checking that each subdirectory names a real target (a typo
+/// would otherwise silently skip its inputs).
+fn inputs(kind: &str) -> Vec<(String, PathBuf)> {
+    let root = vectors().join(kind);
+    let mut out = Vec::new();
+    let Ok(dirs) = std::fs::read_dir(&root) else {
+        return out;
+    };
+    for dir in dirs {
+        let dir = dir.expect("readable directory entry").path();
+        if !dir.is_dir() {
+            continue;
+        }
+        let name = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("utf-8 name")
+            .to_owned();
+        assert!(
+            TARGETS.iter().any(|(t, _)| *t == name),
+            "{}: no fuzz target is called {name}",
+            dir.display()
+        );
+        for file in std::fs::read_dir(&dir).expect("readable target directory") {
+            let file = file.expect("readable entry").path();
+            if file.is_file() {
+                out.push((name.clone(), file));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn replay(kind: &str) -> usize {
+    let all = inputs(kind);
+    for (target, file) in &all {
+        let check = TARGETS
+            .iter()
+            .find(|(t, _)| t == target)
+            .map(|(_, f)| *f)
+            .expect("known");
+        let data = std::fs::read(file).expect("readable input");
+        let outcome = std::panic::catch_unwind(|| check(&data));
+        assert!(
+            outcome.is_ok(),
+            "{target}: {} breaks an invariant again",
+            file.display()
+        );
+    }
+    all.len()
+}
+
+#[test]
+fn kept_fuzz_inputs_keep_every_invariant() {
+    // Former crash inputs (none so far: every run is listed in BENCHMARKS.md), then the corpus.
+    let crashes = replay("fuzz-regressions");
+    let corpus = replay("fuzz-corpus");
+    // Every target has a kept corpus; an empty one would mean this test checks nothing for it.
+    for (target, _) in TARGETS {
+        let dir = vectors().join("fuzz-corpus").join(target);
+        let count = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
+        assert!(count > 0, "{}: no corpus kept for {target}", dir.display());
+    }
+    eprintln!("replayed {crashes} former crash inputs and {corpus} corpus inputs");
+}
+
+/// The checks are not vacuous: each one panics on an input that breaks its invariant.
+#[test]
+fn checks_catch_a_broken_invariant() {
+    use simulator_tests::fuzz_checks::{established, session_decrypt};
+    // A genuine envelope is not "forged bytes": the session_decrypt check must reject it.
+    let (alice, _, _) = established();
+    let mut alice = alice.clone();
+    let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(3);
+    let genuine = alice
+        .encrypt_text("genuine", 0, &mut rng)
+        .expect("encrypt")
+        .envelope;
+    let outcome = std::panic::catch_unwind(|| session_decrypt(&genuine));
+    assert!(
+        outcome.is_err(),
+        "session_decrypt accepted a genuine message as 'never decrypts'"
+    );
+}
