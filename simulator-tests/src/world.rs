@@ -577,16 +577,7 @@ impl World {
                         .as_mut()
                         .map(|m| m.peer_joined(i, now))
                         .unwrap_or_default();
-                    let bytes = frame.to_bytes();
-                    let at = self.link_time(i, false);
-                    self.push(
-                        at,
-                        What::ToClient {
-                            client: i,
-                            conn,
-                            bytes,
-                        },
-                    );
+                    self.relay_to_client(i, conn, &frame, false);
                     self.mitm_replies(replies);
                     return;
                 }
