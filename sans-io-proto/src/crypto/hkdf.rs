@@ -58,16 +58,19 @@ pub fn expand(prk: &Prk, info: &[u8], out: &mut [u8]) -> Result<(), HkdfError> {
         });
     }
     let keyed = HmacSha256::new(&prk.0);
+    // One working MAC restarted from the keyed one per block (instead of a clone dropped and
+    // wiped per block); both are wiped once, on drop.
+    let mut mac = keyed.clone();
     let mut previous = [0u8; TAG_LEN];
     for (i, chunk) in out.chunks_mut(TAG_LEN).enumerate() {
-        let mut mac = keyed.clone();
         if i > 0 {
+            mac.restart_from(&keyed);
             mac.update(&previous);
         }
         mac.update(info);
         // i < 255 by the length check, so the counter byte i + 1 never wraps.
         mac.update(&[(i + 1) as u8]);
-        previous = mac.finalize();
+        previous = mac.finalize_in_place();
         chunk.copy_from_slice(&previous[..chunk.len()]);
     }
     previous.zeroize();

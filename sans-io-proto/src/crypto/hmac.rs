@@ -40,31 +40,21 @@ impl zeroize::ZeroizeOnDrop for HmacSha256 {}
 impl HmacSha256 {
     /// Keys a new MAC. Keys longer than the 64-byte block are hashed first (RFC 2104 §2).
     pub fn new(key: &[u8]) -> Self {
-        let mut hashed = [0u8; 32];
-        let key = if key.len() > BLOCK_LEN {
+        let mut inner = Sha256Core::new();
+        let mut outer = Sha256Core::new();
+        // K' ⊕ ipad and K' ⊕ opad (ipad = 0x36.., opad = 0x5c..; RFC 2104 §2), each built in the
+        // block buffer of the hash that absorbs it (wiped with that hash).
+        if key.len() > BLOCK_LEN {
             let mut h = Sha256Core::new();
             h.update(key);
-            hashed = h.finalize();
-            &hashed[..]
+            let mut hashed = h.finalize();
+            inner.absorb_key_block(&hashed, 0x36);
+            outer.absorb_key_block(&hashed, 0x5c);
+            hashed.zeroize();
         } else {
-            key
-        };
-        // K' ⊕ ipad and K' ⊕ opad (ipad = 0x36.., opad = 0x5c..; RFC 2104 §2), built in one
-        // buffer that is wiped once. K' is the key padded with zeros to the block size.
-        let mut pad = [0x36u8; BLOCK_LEN];
-        for (p, k) in pad.iter_mut().zip(key) {
-            *p ^= k;
+            inner.absorb_key_block(key, 0x36);
+            outer.absorb_key_block(key, 0x5c);
         }
-        let mut inner = Sha256Core::new();
-        inner.absorb_block(&pad);
-        // Turn K' ⊕ ipad into K' ⊕ opad: flip by ipad ⊕ opad = 0x6a.
-        for p in pad.iter_mut() {
-            *p ^= 0x36 ^ 0x5c;
-        }
-        let mut outer = Sha256Core::new();
-        outer.absorb_block(&pad);
-        pad.zeroize();
-        hashed.zeroize();
         HmacSha256 { inner, outer }
     }
 
@@ -75,10 +65,21 @@ impl HmacSha256 {
 
     /// The 32-byte tag.
     pub fn finalize(mut self) -> [u8; TAG_LEN] {
-        let mut inner = self.inner.finalize_in_place();
-        self.outer.update(&inner);
-        inner.zeroize();
+        self.finalize_in_place()
+    }
+
+    /// The tag, leaving this MAC spent until [`Self::restart_from`] (for HKDF-Expand's loop).
+    pub(crate) fn finalize_in_place(&mut self) -> [u8; TAG_LEN] {
+        // H(K' ⊕ opad || H(K' ⊕ ipad || text)) (RFC 2104 §2).
+        self.inner.finalize_into(&mut self.outer);
         self.outer.finalize_in_place()
+    }
+
+    /// Starts a new message under `keyed`'s key, reusing this MAC's memory (no drop, no wipe in
+    /// between; this MAC is still wiped once when dropped).
+    pub(crate) fn restart_from(&mut self, keyed: &HmacSha256) {
+        self.inner.restart_from(&keyed.inner);
+        self.outer.restart_from(&keyed.outer);
     }
 
     /// Checks a full 32-byte tag in constant time.

@@ -63,14 +63,6 @@ impl Sha256Core {
         }
     }
 
-    /// Absorbs exactly one whole block into the state (used for the HMAC key blocks, which then
-    /// never touch the buffer).
-    pub(crate) fn absorb_block(&mut self, block: &[u8; BLOCK_LEN]) {
-        debug_assert_eq!(self.buf_len, 0);
-        compress(&mut self.state, block);
-        self.total = self.total.wrapping_add(BLOCK_LEN as u64);
-    }
-
     pub(crate) fn update(&mut self, mut data: &[u8]) {
         self.total = self.total.wrapping_add(data.len() as u64);
         if self.buf_len > 0 {
@@ -119,9 +111,58 @@ impl Sha256Core {
         self.dirty = self.dirty.max(self.buf_len);
     }
 
+    /// Absorbs the block `K' ⊕ pad` (RFC 2104 §2: K' is the key zero-padded to the block size),
+    /// building it in the block buffer, which is wiped on drop, instead of in a separate copy that
+    /// would need its own wipe. Only for a fresh core and a key of at most one block.
+    pub(crate) fn absorb_key_block(&mut self, key: &[u8], pad: u8) {
+        debug_assert!(self.total == 0 && self.buf_len == 0 && key.len() <= BLOCK_LEN);
+        self.buf.fill(pad);
+        for (b, k) in self.buf.iter_mut().zip(key) {
+            *b ^= k;
+        }
+        compress(&mut self.state, &self.buf);
+        self.dirty = BLOCK_LEN;
+        self.total = BLOCK_LEN as u64;
+    }
+
+    /// Makes this core continue from `other`'s state, without dropping (and so re-wiping) this
+    /// one: HKDF-Expand restarts one working HMAC from the keyed one for every output block. The
+    /// dirty mark only grows, so everything this core ever buffered is still wiped on drop.
+    pub(crate) fn restart_from(&mut self, other: &Sha256Core) {
+        self.state = other.state;
+        self.total = other.total;
+        self.buf_len = other.buf_len;
+        self.buf[..other.buf_len].copy_from_slice(&other.buf[..other.buf_len]);
+        self.dirty = self.dirty.max(other.buf_len);
+    }
+
+    /// Finishes this hash and feeds its digest to `next` (HMAC's outer hash, RFC 2104 §2 step 6)
+    /// straight from the state words, so the secret inner digest never sits in another buffer.
+    /// `next` must be at a block boundary (it has absorbed only its key block).
+    pub(crate) fn finalize_into(&mut self, next: &mut Sha256Core) {
+        debug_assert_eq!(next.buf_len, 0);
+        self.pad_and_compress();
+        for (chunk, word) in next.buf[..32].chunks_exact_mut(4).zip(self.state) {
+            chunk.copy_from_slice(&word.to_be_bytes());
+        }
+        next.buf_len = 32;
+        next.dirty = next.dirty.max(32);
+        next.total = next.total.wrapping_add(32);
+    }
+
     /// FIPS 180-4 §5.1.1: append 0x80, zeros, and the 64-bit big-endian bit length, in the block
     /// buffer itself; returns the digest. The core is spent afterwards (and wiped when dropped).
     pub(crate) fn finalize_in_place(&mut self) -> [u8; 32] {
+        self.pad_and_compress();
+        let mut out = [0u8; 32];
+        for (chunk, word) in out.chunks_exact_mut(4).zip(self.state) {
+            chunk.copy_from_slice(&word.to_be_bytes());
+        }
+        out
+    }
+
+    /// The padding of [`Self::finalize_in_place`] and the last compression(s).
+    fn pad_and_compress(&mut self) {
         let bits = self.total.wrapping_mul(8);
         let n = self.buf_len;
         self.buf[n] = 0x80;
@@ -134,11 +175,6 @@ impl Sha256Core {
         compress(&mut self.state, &self.buf);
         self.dirty = BLOCK_LEN;
         self.buf_len = 0;
-        let mut out = [0u8; 32];
-        for (chunk, word) in out.chunks_exact_mut(4).zip(self.state) {
-            chunk.copy_from_slice(&word.to_be_bytes());
-        }
-        out
     }
 
     /// [`Self::finalize_in_place`] by value.
