@@ -3,16 +3,25 @@
 //! alone. The forgery passes every check the first party's own code makes, so a transcript proves
 //! nothing about who took part: there is no signature anywhere to bind a party to a conversation.
 //!
-//! The forger plays both roles: ours with the real code and key, the peer's with a handshake that
-//! holds only the peer's public key. The one step that needs the peer's private key — decrypting
-//! our key encapsulation — is skipped because the forger chose the encapsulated secret itself.
+//! The forger plays both roles through the real handshake code: ours with the real key, the peer's
+//! with a [`Credential`] that holds only the peer's public key. The one step that needs the peer's
+//! private key — recovering the secret our side encapsulated to it — is answered from a record of
+//! what our side encapsulated, which the forger sees because it runs our side. The handshake itself
+//! knows nothing of this: it only calls the [`Credential`] trait.
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::time::Instant;
 
 use rand_core::CryptoRngCore;
+use zeroize::Zeroizing;
 
-use crate::envelope::{self, EnvelopeType};
-use crate::handshake::{Handshake, HandshakeError};
+use crate::crypto::ct::ct_eq;
+use crate::delivery::MessageId;
+use crate::envelope::Envelope;
+use crate::handshake::{
+    Credential, Handshake, HandshakeError, KEM_SECRET_LEN, encapsulate_to,
+};
 use crate::identity::{IdentityKeyPair, PublicIdentity};
 use crate::session::{Content, EncryptError};
 
@@ -39,37 +48,110 @@ pub enum ForgeError {
     Incomplete,
 }
 
+type Encapsulated = Rc<RefCell<Vec<(Vec<u8>, Zeroizing<[u8; KEM_SECRET_LEN]>)>>>;
+
+/// Our real key, noting every secret it encapsulates (what the forger learns by running our side).
+#[derive(Clone)]
+struct Recording {
+    key: IdentityKeyPair,
+    log: Encapsulated,
+}
+
+impl Credential for Recording {
+    fn public(&self) -> &PublicIdentity {
+        self.key.public()
+    }
+
+    fn encapsulate(
+        &self,
+        peer: &PublicIdentity,
+        label: &[u8],
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<(Zeroizing<[u8; KEM_SECRET_LEN]>, Vec<u8>), HandshakeError> {
+        let (k, kem) = encapsulate_to(peer, label, rng)?;
+        self.log.borrow_mut().push((kem.clone(), k.clone()));
+        Ok((k, kem))
+    }
+
+    fn decapsulate(
+        &self,
+        kem: &[u8],
+        label: &[u8],
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Zeroizing<[u8; KEM_SECRET_LEN]>, HandshakeError> {
+        self.key.decapsulate(kem, label, rng)
+    }
+}
+
+/// The impersonated peer: its public key only. It "decapsulates" by looking up what our side
+/// encapsulated (and fails for anything else, as a real key would for a foreign ciphertext).
+#[derive(Clone)]
+struct Impersonated {
+    public: PublicIdentity,
+    log: Encapsulated,
+}
+
+impl Credential for Impersonated {
+    fn public(&self) -> &PublicIdentity {
+        &self.public
+    }
+
+    fn decapsulate(
+        &self,
+        kem: &[u8],
+        _label: &[u8],
+        _rng: &mut impl CryptoRngCore,
+    ) -> Result<Zeroizing<[u8; KEM_SECRET_LEN]>, HandshakeError> {
+        self.log
+            .borrow()
+            .iter()
+            .find(|(sent, _)| ct_eq(sent, kem))
+            .map(|(_, k)| k.clone())
+            .ok_or(HandshakeError::Authentication)
+    }
+}
+
 /// Forges the envelopes of a whole session between `own` and `peer` in which the peer says each
-/// of `peer_says`, in order of transmission. `own_rng` drives our side exactly as a real client
-/// would; `forger_rng` invents the peer's randomness. Running `own`'s real code with the same
-/// `own_rng` state and feeding it the `Peer` envelopes reproduces every `Own` envelope and
-/// accepts the session and the messages as genuine.
+/// of `peer_says` (as reliable texts numbered 1, 2, ... in stream `stream`), in order of
+/// transmission. `own_rng` drives our side exactly as a real client would; `forger_rng` invents the
+/// peer's randomness. Running `own`'s real code with the same `own_rng` state and feeding it the
+/// `Peer` envelopes reproduces every `Own` envelope and accepts the session and the messages.
 pub fn forge_transcript(
     own: &IdentityKeyPair,
     peer: &PublicIdentity,
     peer_says: &[&str],
+    stream: u64,
     own_rng: &mut impl CryptoRngCore,
     forger_rng: &mut impl CryptoRngCore,
     now: Instant,
 ) -> Result<Vec<(Speaker, Vec<u8>)>, ForgeError> {
-    let mut me = Handshake::new(own, own_rng, now);
-    let mut fake = Handshake::new_public_only(peer.clone(), forger_rng, now);
+    let log = Encapsulated::default();
+    let mut me = Handshake::with_credential(
+        Recording {
+            key: own.clone(),
+            log: log.clone(),
+        },
+        own_rng,
+        now,
+    );
+    let mut fake = Handshake::with_credential(
+        Impersonated {
+            public: peer.clone(),
+            log,
+        },
+        forger_rng,
+        now,
+    );
     let mut transcript = Vec::new();
     for _ in 0..8 {
         let mut moved = false;
         while let Some(m) = me.poll_transmit() {
-            if matches!(envelope::parse(&m), Ok((EnvelopeType::Encap, _))) {
-                // The forger knows what our side encapsulated: it generated it.
-                if let Some(k) = me.own_secret() {
-                    fake.set_peer_secret(k);
-                }
-            }
-            fake.handle_message(&m, forger_rng)?;
+            deliver(&mut fake, &m, forger_rng)?;
             transcript.push((Speaker::Own, m));
             moved = true;
         }
         while let Some(m) = fake.poll_transmit() {
-            me.handle_message(&m, own_rng)?;
+            deliver(&mut me, &m, own_rng)?;
             transcript.push((Speaker::Peer, m));
             moved = true;
         }
@@ -81,9 +163,28 @@ pub fn forge_transcript(
     if !me.is_established() {
         return Err(ForgeError::Incomplete);
     }
-    for text in peer_says {
-        let out = fake.encrypt(&Content::Text((*text).to_owned()), 0, forger_rng)?;
+    for (i, text) in peer_says.iter().enumerate() {
+        let content = Content::Text {
+            id: MessageId {
+                stream,
+                number: i as u64 + 1,
+            },
+            expire_secs: 0,
+            text: (*text).to_owned(),
+        };
+        let out = fake.encrypt(&content, 0, forger_rng)?;
         transcript.push((Speaker::Peer, out.envelope));
     }
     Ok(transcript)
+}
+
+fn deliver<C: Credential>(
+    to: &mut Handshake<C>,
+    bytes: &[u8],
+    rng: &mut impl CryptoRngCore,
+) -> Result<(), HandshakeError> {
+    match Envelope::decode(bytes) {
+        Ok(Envelope::Handshake(m)) => to.handle_message(&m, rng),
+        _ => Err(HandshakeError::Authentication),
+    }
 }

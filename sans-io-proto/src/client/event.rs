@@ -1,21 +1,38 @@
 //! What the [`super::Client`] tells the application.
 
+use crate::delivery::{MessageId, TimerSetting};
 use crate::frame::{ErrorCode, RoomName};
 use crate::handshake::{HandshakeError, Role};
-use crate::identity::{KeyVisual, PublicIdentity, SafetyNumber};
+use crate::identity::{Fingerprint, KeyVisual, PublicIdentity, SafetyNumber, ShortAuthString};
 use crate::session::DecryptError;
 
 /// Everything the user must see once a session is secure.
 #[derive(Debug, Clone)]
 pub struct SecureInfo {
-    /// The peer's identity, authenticated by the handshake (compare it out of band!).
+    /// The peer's identity, authenticated by the handshake.
     pub peer: PublicIdentity,
-    /// The safety number of both identities.
+    /// The safety number of both identities (PROTOCOL.md §8.1).
     pub safety_number: SafetyNumber,
-    /// This session's key picture.
+    /// This session's short authentication string (§8.2).
+    pub sas: ShortAuthString,
+    /// This session's key picture (§8.3).
     pub key_visual: KeyVisual,
     /// Our side of the exchange.
     pub role: Role,
+    /// Whether the application had already approved this identity (§7.6). If not, nothing is sent
+    /// to it and nothing it sends is shown until [`super::Client::approve`] names it.
+    pub approved: bool,
+}
+
+/// The state of a message the user wrote (PROTOCOL.md §7.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageState {
+    /// In the outbox; no approved session with the peer right now.
+    Waiting,
+    /// Encrypted and written to the relay connection in the current session.
+    Sent,
+    /// The peer acknowledged it (stored on its side).
+    Delivered,
 }
 
 /// An event for the application (str0m's `Output::Event`).
@@ -37,36 +54,85 @@ pub enum Event {
     },
     /// Alone in the room: `Waiting for peer...`.
     WaitingForPeer,
+    /// The peer left or its connection died; its messages wait in the outbox.
+    PeerLeft,
     /// A peer took the other seat: the key exchange started.
     KeyExchangeStarted,
-    /// The key exchange completed: messages can be sent. Verify the safety number.
-    Secure(Box<SecureInfo>),
-    /// The key exchange failed; the client retries by rejoining unless told to stop.
+    /// A key exchange ended without a session and without an error of its own (the relay said the
+    /// peer left, or started over, or the connection dropped): PROTOCOL.md §5.10. The user sees each.
+    KeyExchangeAborted {
+        /// Whether our identity key had been sent in it.
+        identity_revealed: bool,
+        /// Aborts in the last [`super::ABORT_WINDOW`], this one included.
+        recent: usize,
+    },
+    /// Too many aborted key exchanges in a short time: the client stopped starting new ones (the
+    /// relay may be probing who we are). [`super::Client::resume_key_exchanges`] starts again.
+    KeyExchangesSuspended {
+        /// Aborts in the last [`super::ABORT_WINDOW`].
+        recent: usize,
+    },
+    /// The key exchange failed.
     KeyExchangeFailed {
         /// Why.
         error: HandshakeError,
+        /// Whether the client retries by itself.
+        retrying: bool,
     },
-    /// A chat message from the peer.
+    /// The key exchange completed: verify the peer (§8) and approve its identity (§7.6).
+    Secure(Box<SecureInfo>),
+    /// The previous session was resumed after a reconnect (§7.8): same keys, same verification.
+    Resumed {
+        /// The peer.
+        peer: Fingerprint,
+        /// Whether that identity is approved.
+        approved: bool,
+    },
+    /// A chat message from the peer, shown exactly once and in the sender's order (§7.5).
     Message {
-        /// The peer's sequence number of it.
-        seq: u64,
-        /// The peer's clock when sending (ms since the Unix epoch; 0 if unknown).
+        /// The sender's identity.
+        from: Fingerprint,
+        /// Its id.
+        id: MessageId,
+        /// The peer's clock when it was written (ms since the Unix epoch; display only).
         sent_at_ms: u64,
-        /// The text.
+        /// The sender's disappearing-messages timer for it (0 = kept).
+        expire_secs: u32,
+        /// The text (peer-controlled: display as plain text).
         text: String,
     },
-    /// The peer confirmed receipt of our message `seq`.
-    Delivered {
-        /// Our sequence number.
-        seq: u64,
+    /// A reliable message of a type this version cannot show (it was acknowledged).
+    UnsupportedMessage {
+        /// The sender's identity.
+        from: Fingerprint,
+        /// Its id.
+        id: MessageId,
+        /// Its type byte.
+        kind: u8,
+    },
+    /// A message we wrote changed state.
+    MessageState {
+        /// The peer it is addressed to.
+        to: Fingerprint,
+        /// Its id.
+        id: MessageId,
+        /// The new state.
+        state: MessageState,
+    },
+    /// The conversation's disappearing-messages timer changed (by us or the peer; §7.7).
+    TimerChanged {
+        /// The peer of the conversation.
+        with: Fingerprint,
+        /// The setting in force.
+        setting: TimerSetting,
     },
     /// The peer told us its display name (authenticated, but chosen by the peer).
     PeerName {
+        /// The peer.
+        from: Fingerprint,
         /// The name.
         name: String,
     },
-    /// The peer left or its connection died; the session is gone.
-    PeerLeft,
     /// A payload was refused (forged, corrupted, duplicate, ...); the session goes on.
     Rejected {
         /// Why.
@@ -86,11 +152,20 @@ pub enum Event {
     },
 }
 
-/// Output of [`super::Client::poll_output`].
+/// Output of [`super::Client::poll_output`], to be handled in order.
 #[derive(Debug, Clone)]
 pub enum Output {
     /// Bytes to write to the relay stream, in order.
     Transmit(Vec<u8>),
     /// An event for the application.
     Event(Event),
+    /// The delivery state of a conversation changed: store it (encrypted) **before** handling the
+    /// outputs after it, so that nothing shown or acknowledged is lost or shown twice after a crash
+    /// (PROTOCOL.md §7.5, §7.10).
+    Persist {
+        /// The peer of the conversation.
+        peer: Fingerprint,
+        /// [`crate::delivery::Conversation::encode`]; wiped when dropped.
+        state: zeroize::Zeroizing<Vec<u8>>,
+    },
 }

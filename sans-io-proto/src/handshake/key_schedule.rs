@@ -1,13 +1,17 @@
-//! The handshake key schedule (PROTOCOL.md §5.2 and §5.6).
+//! The handshake key schedule (PROTOCOL.md §5.2, §5.3, §5.6, §5.8).
 
 use sha2::{Digest, Sha256};
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::crypto::hkdf;
+use crate::crypto::hmac::HmacSha256;
 use crate::etm::{CipherKeys, KEY_MATERIAL_LEN, derive_array, expand_array};
 use crate::labels;
 
 use super::Role;
+
+/// Length of `sas_okm` (§5.3): 6 bytes of short authentication string, 36 of key picture.
+pub(crate) const SAS_OKM_LEN: usize = 42;
 
 /// `H(label || parts...)`.
 fn hash(label: &[u8], parts: &[&[u8]]) -> [u8; 32] {
@@ -19,55 +23,77 @@ fn hash(label: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     h.finalize().into()
 }
 
-/// `hello_hash = H("e2e-chat v1 hello" || Hello_I || Hello_R)` (§5.2).
-pub(crate) fn hello_hash(hello_i: &[u8], hello_r: &[u8]) -> [u8; 32] {
-    hash(labels::HELLO, &[hello_i, hello_r])
+/// `commit_X = H("e2e-chat v2 commit" || Hello_X)` (§5.2).
+pub(crate) fn commitment(hello: &[u8]) -> [u8; 32] {
+    hash(labels::COMMIT, &[hello])
 }
 
-/// `TH = H("e2e-chat v1 transcript" || Hello_I || Hello_R || Identity_I || Identity_R || Encap_I || Encap_R)` (§5.6).
-pub(crate) fn transcript_hash(messages_in_order: &[&[u8]; 6]) -> [u8; 32] {
-    hash(labels::TRANSCRIPT, messages_in_order)
+/// `hello_hash = H("e2e-chat v2 hello" || Commit_I || Commit_R || Hello_I || Hello_R)` (§5.3).
+pub(crate) fn hello_hash(commit_i: &[u8], commit_r: &[u8], hello_i: &[u8], hello_r: &[u8]) -> [u8; 32] {
+    hash(labels::HELLO, &[commit_i, commit_r, hello_i, hello_r])
 }
 
-/// The identity-hiding key sets, one per message and role (§5.2).
+/// `TH = H("e2e-chat v2 transcript" || Commit_I || Commit_R || Hello_I || Hello_R || RespIdentity
+/// || InitAuth || RespAuth[0..306])` (§5.8).
+pub(crate) fn transcript_hash(parts_in_order: &[&[u8]; 7]) -> [u8; 32] {
+    hash(labels::TRANSCRIPT, parts_in_order)
+}
+
+/// `sas_okm = HKDF(salt = hello_hash, ikm = dh, info = "e2e-chat v2 sas", L = 42)` (§5.3): public
+/// once shown, but derived from the secret `dh` so that only the two ends know it beforehand.
+pub(crate) fn sas_okm(hello_hash: &[u8; 32], dh: &[u8]) -> [u8; SAS_OKM_LEN] {
+    derive_array::<SAS_OKM_LEN>(hello_hash, dh, labels::SAS)
+}
+
+/// The three identity-hiding key sets (§5.3).
 #[derive(Clone)]
 pub(crate) struct HidingKeys {
-    ident: [CipherKeys; 2],
-    encap: [CipherKeys; 2],
+    pub(crate) resp_identity: CipherKeys,
+    pub(crate) init_kem: CipherKeys,
+    pub(crate) resp_kem: CipherKeys,
 }
 
 impl HidingKeys {
-    /// `HKDF(salt = hello_hash, ikm = dh, info = "e2e-chat v1 handshake hiding", 384)`.
+    /// `HKDF(salt = hello_hash, ikm = dh, info = "e2e-chat v2 handshake hiding", 288)`.
     pub(crate) fn derive(hello_hash: &[u8; 32], dh: &[u8]) -> Self {
-        let mut okm =
-            derive_array::<{ 4 * KEY_MATERIAL_LEN }>(hello_hash, dh, labels::HANDSHAKE_HIDING);
+        let okm = Zeroizing::new(derive_array::<{ 3 * KEY_MATERIAL_LEN }>(
+            hello_hash,
+            dh,
+            labels::HANDSHAKE_HIDING,
+        ));
         let part = |i: usize| {
-            let mut chunk = [0u8; KEY_MATERIAL_LEN];
+            let mut chunk = Zeroizing::new([0u8; KEY_MATERIAL_LEN]);
             chunk.copy_from_slice(&okm[i * KEY_MATERIAL_LEN..(i + 1) * KEY_MATERIAL_LEN]);
-            let keys = CipherKeys::from_material(&chunk);
-            chunk.zeroize();
-            keys
+            CipherKeys::from_material(&chunk)
         };
-        let keys = HidingKeys {
-            ident: [part(0), part(1)],
-            encap: [part(2), part(3)],
-        };
-        okm.zeroize();
-        keys
-    }
-
-    /// The key set that `role` seals its Identity with.
-    pub(crate) fn identity(&self, role: Role) -> &CipherKeys {
-        &self.ident[role.index()]
-    }
-
-    /// The key set that `role` seals its Encap with.
-    pub(crate) fn encap(&self, role: Role) -> &CipherKeys {
-        &self.encap[role.index()]
+        HidingKeys {
+            resp_identity: part(0),
+            init_kem: part(1),
+            resp_kem: part(2),
+        }
     }
 }
 
-/// The outputs of the session key schedule (§5.6).
+/// `init_id = HKDF(salt = hello_hash, ikm = dh || k_I, info = "e2e-chat v2 initiator identity", 96)`
+/// (§5.6): only a holder of `k_I` — the private half of the identity the responder showed — can
+/// open the initiator's identity.
+pub(crate) fn init_identity_keys(hello_hash: &[u8; 32], dh: &[u8], k_i: &[u8; 32]) -> CipherKeys {
+    let mut ikm = Zeroizing::new(Vec::with_capacity(dh.len() + k_i.len()));
+    ikm.extend_from_slice(dh);
+    ikm.extend_from_slice(k_i);
+    CipherKeys::derive(hello_hash, &ikm, labels::INIT_IDENTITY)
+}
+
+/// The RSA-OAEP label of an encapsulation: `"e2e-chat v2 kem I|R" || hello_hash` (§5.6, §5.7).
+pub(crate) fn kem_label(sender: Role, hello_hash: &[u8; 32]) -> Vec<u8> {
+    let prefix = match sender {
+        Role::Initiator => labels::KEM_I,
+        Role::Responder => labels::KEM_R,
+    };
+    [prefix, hello_hash.as_slice()].concat()
+}
+
+/// The outputs of the session key schedule (§5.8).
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub(crate) struct SessionKeys {
     confirm: [[u8; 32]; 2],
@@ -76,43 +102,40 @@ pub(crate) struct SessionKeys {
     pub(crate) hk_r0: [u8; 32],
     pub(crate) hk_i0: [u8; 32],
     pub(crate) nhk_r1: [u8; 32],
-    pub(crate) visual: [u8; 36],
 }
 
 impl SessionKeys {
-    /// `PRK = HKDF-Extract(TH, dh || k_I || k_R)`, `OKM = HKDF-Expand(PRK, "e2e-chat v1 session keys", 260)`.
+    /// `PRK = HKDF-Extract(TH, dh || k_I || k_R)`, `OKM = HKDF-Expand(PRK, "e2e-chat v2 session keys", 224)`.
     pub(crate) fn derive(th: &[u8; 32], dh: &[u8], k_i: &[u8; 32], k_r: &[u8; 32]) -> Self {
-        let mut ikm = Vec::with_capacity(dh.len() + 64);
+        let mut ikm = Zeroizing::new(Vec::with_capacity(dh.len() + 64));
         ikm.extend_from_slice(dh);
         ikm.extend_from_slice(k_i);
         ikm.extend_from_slice(k_r);
         let prk = hkdf::extract(th, &ikm);
-        ikm.zeroize();
-        let mut okm = expand_array::<260>(&prk, labels::SESSION_KEYS);
-        let take = |range: core::ops::Range<usize>| -> [u8; 32] {
+        let okm = Zeroizing::new(expand_array::<224>(&prk, labels::SESSION_KEYS));
+        let take = |at: usize| -> [u8; 32] {
             let mut k = [0u8; 32];
-            k.copy_from_slice(&okm[range]);
+            k.copy_from_slice(&okm[at..at + 32]);
             k
         };
-        let mut visual = [0u8; 36];
-        visual.copy_from_slice(&okm[224..260]);
-        let keys = SessionKeys {
-            confirm: [take(0..32), take(32..64)],
-            rk0: take(64..96),
-            ck_r0: take(96..128),
-            hk_r0: take(128..160),
-            hk_i0: take(160..192),
-            nhk_r1: take(192..224),
-            visual,
-        };
-        okm.zeroize();
-        keys
+        SessionKeys {
+            confirm: [take(0), take(32)],
+            rk0: take(64),
+            ck_r0: take(96),
+            hk_r0: take(128),
+            hk_i0: take(160),
+            nhk_r1: take(192),
+        }
     }
 
-    /// `HMAC(confirm_role, "e2e-chat v1 confirm" || TH)` (§5.7).
-    pub(crate) fn confirm_mac(&self, role: Role, th: &[u8; 32]) -> crate::crypto::hmac::HmacSha256 {
-        let mut mac = crate::crypto::hmac::HmacSha256::new(&self.confirm[role.index()]);
-        mac.update(labels::CONFIRM);
+    /// `HMAC(confirm_X, "e2e-chat v2 confirm X" || TH)` for the confirmation `role` sends (§5.7, §5.9).
+    pub(crate) fn confirm_mac(&self, role: Role, th: &[u8; 32]) -> HmacSha256 {
+        let label = match role {
+            Role::Initiator => labels::CONFIRM_I,
+            Role::Responder => labels::CONFIRM_R,
+        };
+        let mut mac = HmacSha256::new(&self.confirm[role.index()]);
+        mac.update(label);
         mac.update(th);
         mac
     }

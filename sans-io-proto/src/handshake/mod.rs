@@ -1,6 +1,6 @@
-//! The deniable authenticated key exchange (PROTOCOL.md §5): a sans-IO state machine that takes
-//! envelopes, `now` and an RNG, and produces envelopes to send and, once both sides confirmed the
-//! same keys, a [`Session`].
+//! The deniable authenticated key exchange with a committed short authentication string
+//! (PROTOCOL.md §5): a sans-IO state machine that takes decoded envelopes, `now` and an RNG, and
+//! produces envelopes to send and, once both sides confirmed the same keys, a [`Session`].
 //!
 //! ```text
 //! Handshake::new ──► poll_transmit / handle_message / handle_timeout ──► into_session
@@ -8,10 +8,15 @@
 //!
 //! Like snow's `HandshakeState`, it turns into the transport state only when complete, so nothing
 //! can be encrypted before key confirmation. A fatal error wipes every secret of the attempt.
+//! Each stage's data is a small struct; a stage is replaced as a whole only after its message was
+//! fully verified (commit on success).
 
+mod credential;
 mod error;
 mod key_schedule;
 mod messages;
+mod reorder;
+mod role;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -19,248 +24,190 @@ use std::time::{Duration, Instant};
 use rand_core::CryptoRngCore;
 use zeroize::Zeroizing;
 
+pub use credential::{Credential, KEM_SECRET_LEN, encapsulate_to};
 pub use error::HandshakeError;
+pub use reorder::MAX_EARLY_DATA;
+pub use role::Role;
 
 use crate::crypto::ct::ct_eq;
 use crate::crypto::dh::{DhPrivateKey, DhPublicKey, SharedSecret};
-use crate::envelope::{self, EnvelopeType};
-use crate::identity::{IdentityKeyPair, KeyVisual, PublicIdentity};
+use crate::envelope::{
+    self, ATTEMPT_LEN, Envelope, EnvelopeType, HandshakeBody, HandshakeMessage, IDENTITY_PT_LEN,
+    KEM_PT_LEN, NONCE_LEN, RESP_AUTH_TRANSCRIBED, Sealed,
+};
+use crate::etm::CipherKeys;
+use crate::identity::{IdentityKeyPair, KeyVisual, PUBLIC_KEY_LEN, PublicIdentity, ShortAuthString};
 use crate::labels;
 use crate::ratchet::{DoubleRatchet, InitialKeys};
 use crate::session::Session;
-use key_schedule::{HidingKeys, SessionKeys};
-use messages::{ATTEMPT_LEN, IDENTITY_PT_LEN, NONCE_LEN};
+use key_schedule::{HidingKeys, SAS_OKM_LEN, SessionKeys};
+use reorder::Early;
 
 /// How long a handshake may take before it fails with [`HandshakeError::Timeout`].
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
-/// How many Data envelopes are kept while the handshake finishes (PROTOCOL.md §5.8).
-pub const MAX_EARLY_DATA: usize = 16;
 
-/// Which side of the exchange we are, settled by comparing the two Hello nonces (the smaller is
-/// the initiator), never by anything the relay says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Role {
-    /// The side with the smaller nonce ("Alice" in the Double Ratchet spec).
-    Initiator,
-    /// The other side ("Bob").
-    Responder,
-}
-
-impl Role {
-    fn index(self) -> usize {
-        match self {
-            Role::Initiator => 0,
-            Role::Responder => 1,
-        }
-    }
-
-    fn peer(self) -> Role {
-        match self {
-            Role::Initiator => Role::Responder,
-            Role::Responder => Role::Initiator,
-        }
-    }
-
-    /// Orders a pair of (own, peer) values as (initiator's, responder's).
-    fn order<T>(self, own: T, peer: T) -> (T, T) {
-        match self {
-            Role::Initiator => (own, peer),
-            Role::Responder => (peer, own),
-        }
-    }
-}
-
-/// After both Hellos: roles, the attempt's binding values and the identity-hiding keys.
+/// After both Hellos (§5.3): roles, the attempt's binding values and the identity-hiding keys.
 #[derive(Clone)]
 struct Agreed {
     role: Role,
+    peer_commit: Vec<u8>,
     peer_hello: Vec<u8>,
     peer_eph: DhPublicKey,
     hello_hash: [u8; 32],
     attempt: [u8; ATTEMPT_LEN],
     dh: SharedSecret,
     hiding: HidingKeys,
-    own_identity: Vec<u8>,
+    sas: [u8; SAS_OKM_LEN],
 }
 
-/// After the peer's Identity: who the peer is, and our encapsulated secret for it.
+/// The initiator after the responder's identity (§5.6): whom it encapsulated `k_I` to.
 #[derive(Clone)]
-struct PeerKnown {
-    peer_identity_msg: Vec<u8>,
+struct InitSent {
     peer: PublicIdentity,
-    own_k: Zeroizing<[u8; 32]>,
-    own_encap: Vec<u8>,
+    peer_resp_identity: Vec<u8>,
+    k_i: Zeroizing<[u8; KEM_SECRET_LEN]>,
+    own_init_auth: Vec<u8>,
 }
 
-/// After the peer's Encap: the transcript hash and the session keys.
+/// The responder after the initiator's authentication (§5.7): the transcript and session keys.
 #[derive(Clone)]
-struct Keyed {
-    peer_encap_msg: Vec<u8>,
+struct RespSent {
+    peer: PublicIdentity,
+    peer_init_auth: Vec<u8>,
     th: [u8; 32],
     keys: SessionKeys,
 }
 
 #[derive(Clone)]
 enum Stage {
-    AwaitHello,
-    AwaitIdentity(Box<Agreed>),
-    AwaitEncap(Box<Agreed>, Box<PeerKnown>),
-    AwaitConfirm(Box<Agreed>, Box<PeerKnown>, Box<Keyed>),
+    AwaitCommit,
+    AwaitHello { peer_commit: Vec<u8> },
+    /// Initiator.
+    AwaitRespIdentity(Box<Agreed>),
+    /// Responder, its identity sent.
+    AwaitInitAuth(Box<Agreed>, Vec<u8>),
+    /// Initiator, its identity sent.
+    AwaitRespAuth(Box<Agreed>, Box<InitSent>),
+    /// Responder, its confirmation sent.
+    AwaitInitConfirm(Box<Agreed>, Box<RespSent>),
     Established(Box<Session>),
     Failed(HandshakeError),
 }
 
 impl Stage {
-    /// Which message type this stage is waiting for (0 Hello .. 3 Confirm, 4 done).
-    fn rank(&self) -> u8 {
+    /// The message this stage waits for.
+    fn awaits(&self) -> Option<EnvelopeType> {
         match self {
-            Stage::AwaitHello => 0,
-            Stage::AwaitIdentity(..) => 1,
-            Stage::AwaitEncap(..) => 2,
-            Stage::AwaitConfirm(..) => 3,
-            Stage::Established(_) | Stage::Failed(_) => 4,
+            Stage::AwaitCommit => Some(EnvelopeType::Commit),
+            Stage::AwaitHello { .. } => Some(EnvelopeType::Hello),
+            Stage::AwaitRespIdentity(_) => Some(EnvelopeType::RespIdentity),
+            Stage::AwaitInitAuth(..) => Some(EnvelopeType::InitAuth),
+            Stage::AwaitRespAuth(..) => Some(EnvelopeType::RespAuth),
+            Stage::AwaitInitConfirm(..) => Some(EnvelopeType::InitConfirm),
+            Stage::Established(_) | Stage::Failed(_) => None,
         }
     }
-}
 
-fn rank_of(kind: EnvelopeType) -> u8 {
-    match kind {
-        EnvelopeType::Hello => 0,
-        EnvelopeType::Identity => 1,
-        EnvelopeType::Encap => 2,
-        EnvelopeType::Confirm => 3,
-        EnvelopeType::Data => 4,
-    }
-}
-
-/// What the handshake knows about our own identity.
-#[derive(Clone)]
-enum Credential {
-    /// The real thing: our key pair.
-    KeyPair(IdentityKeyPair),
-    /// Only a public key, for [`crate::deniability`]'s forger: it cannot decapsulate, so the
-    /// forger hands it the peer's encapsulated secret, which it knows because it plays the peer.
-    PublicOnly {
-        public: PublicIdentity,
-        peer_k: Option<Zeroizing<[u8; 32]>>,
-    },
-}
-
-impl Credential {
-    fn public(&self) -> &PublicIdentity {
+    fn agreed(&self) -> Option<&Agreed> {
         match self {
-            Credential::KeyPair(pair) => pair.public(),
-            Credential::PublicOnly { public, .. } => public,
-        }
-    }
-}
-
-/// One handshake attempt with one peer.
-///
-/// `Clone` copies every secret it holds (each copy wipes its own on drop): it exists for tests and
-/// fuzzing that replay one state many times, like [`Session`]'s.
-#[derive(Clone)]
-pub struct Handshake {
-    identity: Credential,
-    nonce: [u8; NONCE_LEN],
-    eph: DhPrivateKey,
-    own_hello: Vec<u8>,
-    deadline: Instant,
-    outbox: VecDeque<Vec<u8>>,
-    /// Identity, Encap and Confirm that arrived before their turn (one slot each).
-    early: [Option<Vec<u8>>; 3],
-    early_data: Vec<Vec<u8>>,
-    stage: Stage,
-}
-
-impl Handshake {
-    /// Starts a handshake (the crate's `init_session`): draws a nonce and an ephemeral DH key and
-    /// queues our Hello. Call when the relay says `PeerJoined`.
-    pub fn new(identity: &IdentityKeyPair, rng: &mut impl CryptoRngCore, now: Instant) -> Self {
-        Self::with_credential(Credential::KeyPair(identity.clone()), rng, now)
-    }
-
-    /// A handshake that plays `public`'s side without its private key (see [`crate::deniability`]).
-    pub(crate) fn new_public_only(
-        public: PublicIdentity,
-        rng: &mut impl CryptoRngCore,
-        now: Instant,
-    ) -> Self {
-        Self::with_credential(
-            Credential::PublicOnly {
-                public,
-                peer_k: None,
-            },
-            rng,
-            now,
-        )
-    }
-
-    /// For the forger: the secret the peer encapsulated to us (which a public-only side cannot
-    /// decrypt itself).
-    pub(crate) fn set_peer_secret(&mut self, k: &[u8; 32]) {
-        if let Credential::PublicOnly { peer_k, .. } = &mut self.identity {
-            *peer_k = Some(Zeroizing::new(*k));
-        }
-    }
-
-    /// For the forger: the secret we encapsulated to the peer, once sent.
-    pub(crate) fn own_secret(&self) -> Option<&[u8; 32]> {
-        match &self.stage {
-            Stage::AwaitEncap(_, known) | Stage::AwaitConfirm(_, known, _) => Some(&known.own_k),
+            Stage::AwaitRespIdentity(a)
+            | Stage::AwaitInitAuth(a, _)
+            | Stage::AwaitRespAuth(a, _)
+            | Stage::AwaitInitConfirm(a, _) => Some(a),
             _ => None,
         }
     }
 
-    fn with_credential(identity: Credential, rng: &mut impl CryptoRngCore, now: Instant) -> Self {
+    /// The peer's raw message of `kind`, if this stage already processed one.
+    fn recorded(&self, kind: EnvelopeType) -> Option<&[u8]> {
+        let agreed = self.agreed();
+        match kind {
+            EnvelopeType::Commit => match self {
+                Stage::AwaitHello { peer_commit } => Some(peer_commit),
+                _ => agreed.map(|a| a.peer_commit.as_slice()),
+            },
+            EnvelopeType::Hello => agreed.map(|a| a.peer_hello.as_slice()),
+            EnvelopeType::RespIdentity => match self {
+                Stage::AwaitRespAuth(_, s) => Some(&s.peer_resp_identity),
+                _ => None,
+            },
+            EnvelopeType::InitAuth => match self {
+                Stage::AwaitInitConfirm(_, s) => Some(&s.peer_init_auth),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Stage::AwaitCommit => "AwaitCommit",
+            Stage::AwaitHello { .. } => "AwaitHello",
+            Stage::AwaitRespIdentity(_) => "AwaitRespIdentity",
+            Stage::AwaitInitAuth(..) => "AwaitInitAuth",
+            Stage::AwaitRespAuth(..) => "AwaitRespAuth",
+            Stage::AwaitInitConfirm(..) => "AwaitInitConfirm",
+            Stage::Established(_) => "Established",
+            Stage::Failed(_) => "Failed",
+        }
+    }
+}
+
+/// One key-exchange attempt with one peer.
+///
+/// `Clone` copies every secret it holds (each copy wipes its own on drop): it exists for tests and
+/// fuzzing that replay one state many times, like [`Session`]'s.
+#[derive(Clone)]
+pub struct Handshake<C: Credential = IdentityKeyPair> {
+    credential: C,
+    nonce: [u8; NONCE_LEN],
+    eph: DhPrivateKey,
+    own_commit: Vec<u8>,
+    own_hello: Vec<u8>,
+    deadline: Instant,
+    outbox: VecDeque<Vec<u8>>,
+    early: Early,
+    identity_revealed: bool,
+    stage: Stage,
+}
+
+impl Handshake<IdentityKeyPair> {
+    /// Starts a handshake with our identity key pair: draws a nonce and an ephemeral DH key and
+    /// queues our Commit. Call when the relay says `PeerJoined`.
+    pub fn new(identity: &IdentityKeyPair, rng: &mut impl CryptoRngCore, now: Instant) -> Self {
+        Self::with_credential(identity.clone(), rng, now)
+    }
+}
+
+impl<C: Credential> Handshake<C> {
+    /// Starts a handshake for any [`Credential`] (the real key pair, or the deniability forger's).
+    pub fn with_credential(credential: C, rng: &mut impl CryptoRngCore, now: Instant) -> Self {
         let mut nonce = [0u8; NONCE_LEN];
         rng.fill_bytes(&mut nonce);
         let eph = DhPrivateKey::generate(rng);
         let own_hello = messages::encode_hello(&nonce, eph.public_key().as_bytes());
+        let own_commit = messages::encode_commit(&key_schedule::commitment(&own_hello));
         Handshake {
-            identity,
+            credential,
             nonce,
             eph,
-            own_hello: own_hello.clone(),
+            own_commit: own_commit.clone(),
+            own_hello,
             deadline: now + HANDSHAKE_TIMEOUT,
-            outbox: VecDeque::from([own_hello]),
-            early: [None, None, None],
-            early_data: Vec::new(),
-            stage: Stage::AwaitHello,
+            outbox: VecDeque::from([own_commit]),
+            early: Early::default(),
+            identity_revealed: false,
+            stage: Stage::AwaitCommit,
         }
     }
 
-    /// The next envelope to send to the peer (as a relay `Payload`), if any.
-    #[must_use]
-    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        self.outbox.pop_front()
-    }
+    // ---- getters ------------------------------------------------------------------------------
 
-    /// When [`Self::handle_timeout`] must be called, unless the handshake is over.
-    #[must_use]
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        match self.stage {
-            Stage::Established(_) | Stage::Failed(_) => None,
-            _ => Some(self.deadline),
-        }
-    }
-
-    /// Fails the handshake if its deadline passed.
-    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), HandshakeError> {
-        if now >= self.deadline && self.poll_timeout().is_some() {
-            return Err(self.fail(HandshakeError::Timeout));
-        }
-        Ok(())
-    }
-
-    /// Our role, once the peer's Hello arrived.
+    /// Our role, once the peer's Hello was processed.
     pub fn role(&self) -> Option<Role> {
         match &self.stage {
-            Stage::AwaitIdentity(a) | Stage::AwaitEncap(a, _) | Stage::AwaitConfirm(a, _, _) => {
-                Some(a.role)
-            }
             Stage::Established(s) => Some(s.role()),
-            Stage::AwaitHello | Stage::Failed(_) => None,
+            stage => stage.agreed().map(|a| a.role),
         }
     }
 
@@ -277,8 +224,41 @@ impl Handshake {
         }
     }
 
+    /// Whether our identity key has been sent in this attempt (the responder's with RespIdentity,
+    /// the initiator's with InitAuth; PROTOCOL.md §5.10 reports it when an attempt is aborted).
+    pub fn identity_revealed(&self) -> bool {
+        self.identity_revealed
+    }
+
+    /// Whether the peer's Commit arrived (Data from the peer belongs to this attempt only after it).
+    pub fn has_peer_commit(&self) -> bool {
+        !matches!(self.stage, Stage::AwaitCommit | Stage::Failed(_))
+    }
+
+    /// The stage's name, for logs and tests.
+    pub fn stage_name(&self) -> &'static str {
+        self.stage.name()
+    }
+
+    // ---- outputs ------------------------------------------------------------------------------
+
+    /// The next envelope to send to the peer (as a relay `Payload`), if any.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.outbox.pop_front()
+    }
+
+    /// When [`Self::handle_timeout`] must be called, unless the handshake is over.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self.stage {
+            Stage::Established(_) | Stage::Failed(_) => None,
+            _ => Some(self.deadline),
+        }
+    }
+
     /// The transport session, once established; otherwise the handshake is handed back.
-    pub fn into_session(self) -> Result<Session, Box<Handshake>> {
+    pub fn into_session(self) -> Result<Session, Box<Self>> {
         match self.stage {
             Stage::Established(session) => Ok(*session),
             stage => Err(Box::new(Handshake { stage, ..self })),
@@ -288,25 +268,61 @@ impl Handshake {
     /// Data envelopes that arrived before the handshake completed, oldest first: decrypt them with
     /// the session once established.
     pub fn take_early_data(&mut self) -> Vec<Vec<u8>> {
-        core::mem::take(&mut self.early_data)
+        self.early.take_data()
     }
 
-    /// Handles one envelope from the peer. Non-fatal errors (see [`HandshakeError::is_fatal`]) mean
-    /// the message was ignored; after a fatal one the handshake is over and its secrets wiped.
-    pub fn handle_message(
+    // ---- inputs -------------------------------------------------------------------------------
+
+    /// Fails the handshake if its deadline passed.
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), HandshakeError> {
+        if now >= self.deadline && self.poll_timeout().is_some() {
+            return Err(self.fail(HandshakeError::Timeout));
+        }
+        Ok(())
+    }
+
+    /// Decodes `bytes` and handles them (convenience for tests and drivers that hold raw bytes).
+    pub fn handle_bytes(
         &mut self,
-        envelope: &[u8],
+        bytes: &[u8],
         rng: &mut impl CryptoRngCore,
     ) -> Result<(), HandshakeError> {
         if let Stage::Failed(_) = self.stage {
             return Err(HandshakeError::AlreadyFailed);
         }
-        let (kind, _) = envelope::parse(envelope)?;
-        if kind == EnvelopeType::Data {
-            return self.keep_early_data(envelope);
+        match Envelope::decode(bytes) {
+            Ok(Envelope::Handshake(m)) => self.handle_message(&m, rng),
+            Ok(Envelope::Data(_)) => self.handle_data(bytes),
+            Err(e) => {
+                let e = HandshakeError::from(e);
+                Err(if e.is_fatal() { self.fail(e) } else { e })
+            }
+        }
+    }
+
+    /// Keeps a Data envelope that arrived before the session exists (PROTOCOL.md §5.10).
+    pub fn handle_data(&mut self, raw: &[u8]) -> Result<(), HandshakeError> {
+        match self.stage {
+            Stage::Failed(_) => Err(HandshakeError::AlreadyFailed),
+            Stage::AwaitCommit => Err(HandshakeError::DataBeforeCommit),
+            Stage::Established(_) => Err(HandshakeError::UnexpectedMessage(EnvelopeType::Data)),
+            _ => self.early.keep_data(raw),
+        }
+    }
+
+    /// Handles one decoded handshake message from the peer. Non-fatal errors (see
+    /// [`HandshakeError::is_fatal`]) mean the message was ignored; after a fatal one the handshake is
+    /// over and its secrets wiped.
+    pub fn handle_message(
+        &mut self,
+        message: &HandshakeMessage<'_>,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<(), HandshakeError> {
+        if let Stage::Failed(_) = self.stage {
+            return Err(HandshakeError::AlreadyFailed);
         }
         let result = self
-            .dispatch(kind, envelope, rng)
+            .dispatch(message, rng)
             .and_then(|()| self.drain_early(rng));
         match result {
             Err(e) if e.is_fatal() => Err(self.fail(e)),
@@ -314,420 +330,455 @@ impl Handshake {
         }
     }
 
-    fn keep_early_data(&mut self, envelope: &[u8]) -> Result<(), HandshakeError> {
-        if matches!(self.stage, Stage::Established(_)) {
-            // Data after establishment belongs to the session; the caller should not be here.
-            return Err(HandshakeError::UnexpectedMessage(EnvelopeType::Data));
-        }
-        if self.early_data.len() >= MAX_EARLY_DATA {
-            return Err(HandshakeError::EarlyDataOverflow);
-        }
-        self.early_data.push(envelope.to_vec());
-        Ok(())
-    }
+    // ---- internals ----------------------------------------------------------------------------
 
     fn fail(&mut self, error: HandshakeError) -> HandshakeError {
         // Dropping the stage wipes its keys (every secret type is ZeroizeOnDrop).
         self.stage = Stage::Failed(error.clone());
         self.outbox.clear();
-        self.early = [None, None, None];
-        self.early_data.clear();
+        self.early.clear();
         error
     }
 
+    /// Routes a message to its step, keeps it for later, or classifies it (PROTOCOL.md §5.10).
     fn dispatch(
         &mut self,
-        kind: EnvelopeType,
-        envelope: &[u8],
+        m: &HandshakeMessage<'_>,
         rng: &mut impl CryptoRngCore,
     ) -> Result<(), HandshakeError> {
-        let (stage_rank, message_rank) = (self.stage.rank(), rank_of(kind));
-        if kind == EnvelopeType::Hello {
-            return self.on_hello(envelope);
+        let kind = m.kind();
+        if let Stage::Established(_) = self.stage {
+            // Late copies: the session owns everything now.
+            return Err(HandshakeError::Duplicate(kind));
         }
-        if message_rank > stage_rank {
-            // Early (the relay reordered): keep it for its turn, one per type.
-            let slot = &mut self.early[usize::from(message_rank) - 1];
-            return match slot {
-                None => {
-                    *slot = Some(envelope.to_vec());
-                    Ok(())
-                }
-                Some(kept) if kept.as_slice() == envelope => Err(HandshakeError::Duplicate(kind)),
-                Some(_) => Err(HandshakeError::Stale(kind)),
-            };
-        }
-        if message_rank < stage_rank {
-            return Err(self.classify_old(kind, envelope));
-        }
-        match kind {
-            EnvelopeType::Identity => self.on_identity(envelope, rng),
-            EnvelopeType::Encap => self.on_encap(envelope, rng),
-            _ => self.on_confirm(envelope, rng),
-        }
-    }
-
-    /// A message for a stage we already passed: a duplicate, a stale one from another attempt, or
-    /// a contradiction.
-    fn classify_old(&self, kind: EnvelopeType, envelope: &[u8]) -> HandshakeError {
-        let (agreed, known, keyed) = match &self.stage {
-            Stage::AwaitIdentity(a) => (Some(a), None, None),
-            Stage::AwaitEncap(a, k) => (Some(a), Some(k), None),
-            Stage::AwaitConfirm(a, k, y) => (Some(a), Some(k), Some(y)),
-            // After establishment the session owns everything: anything else is a late copy.
-            Stage::Established(_) | Stage::Failed(_) | Stage::AwaitHello => (None, None, None),
+        let Some(awaited) = self.stage.awaits() else {
+            return Err(HandshakeError::AlreadyFailed);
         };
-        let Some(agreed) = agreed else {
-            return HandshakeError::Duplicate(kind);
-        };
-        let recorded = match kind {
-            EnvelopeType::Identity => known.map(|k| k.peer_identity_msg.as_slice()),
-            EnvelopeType::Encap => keyed.map(|k| k.peer_encap_msg.as_slice()),
-            _ => None,
-        };
-        if recorded == Some(envelope) {
-            return HandshakeError::Duplicate(kind);
-        }
-        let body = envelope.get(envelope::PREFIX_LEN..).unwrap_or_default();
-        match messages::attempt_of(body) {
-            Some(attempt) if attempt == &agreed.attempt => HandshakeError::UnexpectedMessage(kind),
-            _ => HandshakeError::Stale(kind),
-        }
-    }
-
-    /// Re-processes early messages that are now due.
-    fn drain_early(&mut self, rng: &mut impl CryptoRngCore) -> Result<(), HandshakeError> {
-        loop {
-            let rank = self.stage.rank();
-            if !(1..=3).contains(&rank) {
-                return Ok(());
+        if kind == awaited {
+            if let Some(attempt) = m.attempt()
+                && let Some(agreed) = self.stage.agreed()
+                && attempt != &agreed.attempt
+            {
+                return Err(HandshakeError::Stale(kind));
             }
-            let Some(envelope) = self.early[usize::from(rank) - 1].take() else {
+            return match *m.body() {
+                HandshakeBody::Commit { .. } => self.on_commit(m.raw()),
+                HandshakeBody::Hello { nonce, eph_pub } => self.on_hello(m.raw(), nonce, eph_pub),
+                HandshakeBody::RespIdentity { id_box, .. } => {
+                    self.on_resp_identity(m.raw(), id_box, rng)
+                }
+                HandshakeBody::InitAuth { kem_box, id_box, .. } => {
+                    self.on_init_auth(m.raw(), kem_box, id_box, rng)
+                }
+                HandshakeBody::RespAuth {
+                    kem_box, confirm, ..
+                } => self.on_resp_auth(m.raw(), kem_box, confirm, rng),
+                HandshakeBody::InitConfirm { mac, .. } => self.on_init_confirm(mac, rng),
+            };
+        }
+        // Not the awaited type: a duplicate, a message for a later stage, or a contradiction.
+        if self.stage.recorded(kind) == Some(m.raw()) {
+            return Err(HandshakeError::Duplicate(kind));
+        }
+        if kind == EnvelopeType::Commit && m.raw() == self.own_commit.as_slice() {
+            return Err(HandshakeError::Reflection);
+        }
+        let role = self.stage.agreed().map(|a| a.role);
+        match (kind, role) {
+            // Before the Hellos the role is unknown: keep anything that comes later.
+            (EnvelopeType::Hello, None) => self.early.keep(kind, m.raw()),
+            (EnvelopeType::Commit | EnvelopeType::Hello, _) => {
+                Err(HandshakeError::UnexpectedMessage(kind))
+            }
+            (_, None) => self.early.keep(kind, m.raw()),
+            (_, Some(role)) => {
+                let Some(agreed) = self.stage.agreed() else {
+                    return Err(HandshakeError::UnexpectedMessage(kind));
+                };
+                if !role.receives().contains(&kind) {
+                    return Err(HandshakeError::UnexpectedMessage(kind));
+                }
+                if m.attempt() != Some(&agreed.attempt) {
+                    return Err(HandshakeError::Stale(kind));
+                }
+                if kind > awaited {
+                    self.early.keep(kind, m.raw())
+                } else {
+                    // An earlier step of this attempt with different bytes: a contradiction.
+                    Err(HandshakeError::UnexpectedMessage(kind))
+                }
+            }
+        }
+    }
+
+    /// Re-processes kept messages that are now due.
+    fn drain_early(&mut self, rng: &mut impl CryptoRngCore) -> Result<(), HandshakeError> {
+        while let Some(awaited) = self.stage.awaits() {
+            let Some(raw) = self.early.take(awaited) else {
                 return Ok(());
             };
-            let kind = match rank {
-                1 => EnvelopeType::Identity,
-                2 => EnvelopeType::Encap,
-                _ => EnvelopeType::Confirm,
+            let Ok(Envelope::Handshake(m)) = Envelope::decode(&raw) else {
+                continue;
             };
-            match self.dispatch(kind, &envelope, rng) {
+            match self.dispatch(&m, rng) {
                 Ok(()) => {}
                 Err(e) if e.is_fatal() => return Err(e),
-                // A buffered message that turns out stale is simply dropped.
+                // A kept message that turns out stale is simply dropped.
                 Err(_) => {}
             }
         }
+        Ok(())
     }
 
-    // ---- §5.2 Hello -------------------------------------------------------------------------
+    // ---- §5.2 Commit ----------------------------------------------------------------------------
 
-    fn on_hello(&mut self, envelope: &[u8]) -> Result<(), HandshakeError> {
-        let (_, body) = envelope::parse(envelope)?;
-        let hello = messages::parse_hello(body)?;
-        if ct_eq(hello.nonce, &self.nonce) {
+    fn on_commit(&mut self, raw: &[u8]) -> Result<(), HandshakeError> {
+        if ct_eq(raw, &self.own_commit) {
             return Err(HandshakeError::Reflection);
         }
-        match &self.stage {
-            Stage::AwaitHello => {}
-            Stage::AwaitIdentity(a) | Stage::AwaitEncap(a, _) | Stage::AwaitConfirm(a, _, _) => {
-                return Err(if a.peer_hello.as_slice() == envelope {
-                    HandshakeError::Duplicate(EnvelopeType::Hello)
-                } else {
-                    HandshakeError::UnexpectedMessage(EnvelopeType::Hello)
-                });
-            }
-            Stage::Established(_) | Stage::Failed(_) => {
-                return Err(HandshakeError::Duplicate(EnvelopeType::Hello));
-            }
-        }
-        let own_eph = self.eph.public_key();
-        if hello.eph_pub == own_eph.as_bytes().as_slice() {
-            return Err(HandshakeError::Reflection);
-        }
-        let peer_eph = DhPublicKey::from_bytes(hello.eph_pub)
-            .map_err(|e| HandshakeError::BadKey(e.to_string()))?;
-
-        // Roles from the nonces (PROTOCOL.md §5.2); they differ, checked above.
-        let role = if self.nonce.as_slice() < hello.nonce.as_slice() {
-            Role::Initiator
-        } else {
-            Role::Responder
+        // Only now may our Hello leave: the peer's value is fixed before it sees ours.
+        self.outbox.push_back(self.own_hello.clone());
+        self.stage = Stage::AwaitHello {
+            peer_commit: raw.to_vec(),
         };
-        let (hello_i, hello_r) = role.order(self.own_hello.as_slice(), envelope);
-        let hello_hash = key_schedule::hello_hash(hello_i, hello_r);
+        Ok(())
+    }
+
+    // ---- §5.3 Hello -----------------------------------------------------------------------------
+
+    fn on_hello(
+        &mut self,
+        raw: &[u8],
+        nonce: &[u8; NONCE_LEN],
+        eph_pub: &[u8; crate::crypto::dh::DH_LEN],
+    ) -> Result<(), HandshakeError> {
+        let Stage::AwaitHello { peer_commit } = &self.stage else {
+            return Err(HandshakeError::UnexpectedMessage(EnvelopeType::Hello));
+        };
+        let expected = key_schedule::commitment(raw);
+        if !ct_eq(&expected, &peer_commit[envelope::PREFIX_LEN..]) {
+            return Err(HandshakeError::CommitmentMismatch);
+        }
+        if ct_eq(nonce, &self.nonce) || eph_pub == self.eph.public_key().as_bytes() {
+            return Err(HandshakeError::Reflection);
+        }
+        let peer_eph =
+            DhPublicKey::from_bytes(eph_pub).map_err(|e| HandshakeError::BadKey(e.to_string()))?;
+        let role = Role::from_nonces(&self.nonce, nonce);
+        let (commit_i, commit_r) = role.order(self.own_commit.as_slice(), peer_commit.as_slice());
+        let (hello_i, hello_r) = role.order(self.own_hello.as_slice(), raw);
+        let hello_hash = key_schedule::hello_hash(commit_i, commit_r, hello_i, hello_r);
         let mut attempt = [0u8; ATTEMPT_LEN];
         attempt.copy_from_slice(&hello_hash[..ATTEMPT_LEN]);
         let dh = self
             .eph
             .agree(&peer_eph)
             .map_err(|e| HandshakeError::BadKey(e.to_string()))?;
+        let sas = key_schedule::sas_okm(&hello_hash, dh.as_bytes());
         let hiding = HidingKeys::derive(&hello_hash, dh.as_bytes());
-
-        // §5.4: our Identity, sealed under our role's keys.
-        let mut pt = [0u8; IDENTITY_PT_LEN];
-        pt[..260].copy_from_slice(self.identity.public().as_bytes());
-        let own_identity = seal(
-            hiding.identity(role),
-            labels::IDENTITY,
-            EnvelopeType::Identity,
-            &attempt,
-            &mut pt,
-        );
-        self.outbox.push_back(own_identity.clone());
-        self.stage = Stage::AwaitIdentity(Box::new(Agreed {
+        let agreed = Box::new(Agreed {
             role,
-            peer_hello: envelope.to_vec(),
+            peer_commit: peer_commit.clone(),
+            peer_hello: raw.to_vec(),
             peer_eph,
             hello_hash,
             attempt,
             dh,
             hiding,
-            own_identity,
-        }));
+            sas,
+        });
+        self.stage = match role {
+            Role::Initiator => Stage::AwaitRespIdentity(agreed),
+            Role::Responder => {
+                // §5.5: the responder shows its identity first, sealed under keys from `dh`.
+                let own = self.sealed_identity(&agreed.hiding.resp_identity, labels::RESP_IDENTITY, &attempt);
+                let msg = messages::encode_parts(
+                    EnvelopeType::RespIdentity,
+                    &attempt,
+                    &[&own.0, &own.1],
+                );
+                self.outbox.push_back(msg.clone());
+                self.identity_revealed = true;
+                Stage::AwaitInitAuth(agreed, msg)
+            }
+        };
         Ok(())
     }
 
-    // ---- §5.4 Identity ----------------------------------------------------------------------
+    // ---- §5.5 RespIdentity, received by the initiator -------------------------------------------
 
-    fn on_identity(
+    fn on_resp_identity(
         &mut self,
-        envelope: &[u8],
+        raw: &[u8],
+        id_box: Sealed<'_>,
         rng: &mut impl CryptoRngCore,
     ) -> Result<(), HandshakeError> {
-        let Stage::AwaitIdentity(agreed) = &self.stage else {
-            return Err(HandshakeError::UnexpectedMessage(EnvelopeType::Identity));
+        let Stage::AwaitRespIdentity(agreed) = &self.stage else {
+            return Err(HandshakeError::UnexpectedMessage(EnvelopeType::RespIdentity));
         };
-        let mut pt = open(
-            agreed,
-            agreed.hiding.identity(agreed.role.peer()),
-            labels::IDENTITY,
-            EnvelopeType::Identity,
-            envelope,
+        let peer = open_identity(
+            &agreed.hiding.resp_identity,
+            labels::RESP_IDENTITY,
+            &agreed.attempt,
+            id_box,
         )?;
-        let (key_bytes, padding) = pt.split_at(260);
-        if padding.iter().any(|&b| b != 0) {
-            return Err(HandshakeError::BadKey(
-                "identity padding is not zero".into(),
-            ));
-        }
-        let peer = PublicIdentity::from_bytes(key_bytes)
-            .map_err(|e| HandshakeError::BadKey(e.to_string()))?;
-        zeroize::Zeroize::zeroize(&mut pt[..]);
-        if peer == *self.identity.public() {
+        if peer == *self.credential.public() {
             return Err(HandshakeError::Reflection);
         }
-
-        // §5.5: our Encap of a fresh k to the peer's identity key, bound to this attempt.
-        let mut own_k = Zeroizing::new([0u8; 32]);
-        rng.fill_bytes(own_k.as_mut());
-        let label = kem_label(&agreed.hello_hash);
-        let kem = peer
-            .key()
-            .oaep_encrypt(rng, own_k.as_ref(), &label)
-            .map_err(|e| HandshakeError::BadKey(e.to_string()))?;
-        let mut kem_pt = [0u8; messages::ENCAP_PT_LEN];
-        if kem.len() != kem_pt.len() {
-            return Err(HandshakeError::BadKey(
-                "RSA ciphertext has the wrong length".into(),
-            ));
-        }
-        kem_pt.copy_from_slice(&kem);
-        let own_encap = seal(
-            agreed.hiding.encap(agreed.role),
-            labels::ENCAP,
-            EnvelopeType::Encap,
+        // §5.6: encapsulate k_I to the identity the responder showed; seal our identity under keys
+        // that need k_I, so only that identity's holder can read it.
+        let label = key_schedule::kem_label(Role::Initiator, &agreed.hello_hash);
+        let (k_i, kem_i) = self.credential.encapsulate(&peer, &label, rng)?;
+        let kem_box = seal_kem(&agreed.hiding.init_kem, labels::INIT_KEM, &agreed.attempt, &kem_i)?;
+        let init_id = key_schedule::init_identity_keys(&agreed.hello_hash, agreed.dh.as_bytes(), &k_i);
+        let id_box = self.sealed_identity(&init_id, labels::INIT_IDENTITY, &agreed.attempt);
+        let msg = messages::encode_parts(
+            EnvelopeType::InitAuth,
             &agreed.attempt,
-            &mut kem_pt,
+            &[&kem_box.0, &kem_box.1, &id_box.0, &id_box.1],
         );
-        self.outbox.push_back(own_encap.clone());
-
-        let known = PeerKnown {
-            peer_identity_msg: envelope.to_vec(),
+        self.outbox.push_back(msg.clone());
+        self.identity_revealed = true;
+        let sent = Box::new(InitSent {
             peer,
-            own_k,
-            own_encap,
-        };
-        let Stage::AwaitIdentity(agreed) = core::mem::replace(&mut self.stage, Stage::AwaitHello)
+            peer_resp_identity: raw.to_vec(),
+            k_i,
+            own_init_auth: msg,
+        });
+        let Stage::AwaitRespIdentity(agreed) = core::mem::replace(&mut self.stage, Stage::AwaitCommit)
         else {
-            return Err(HandshakeError::UnexpectedMessage(EnvelopeType::Identity));
+            return Err(HandshakeError::UnexpectedMessage(EnvelopeType::RespIdentity));
         };
-        self.stage = Stage::AwaitEncap(agreed, Box::new(known));
+        self.stage = Stage::AwaitRespAuth(agreed, sent);
         Ok(())
     }
 
-    // ---- §5.5 Encap and §5.6 key schedule ---------------------------------------------------
+    // ---- §5.6 InitAuth, received by the responder -----------------------------------------------
 
-    fn on_encap(
+    fn on_init_auth(
         &mut self,
-        envelope: &[u8],
+        raw: &[u8],
+        kem_box: Sealed<'_>,
+        id_box: Sealed<'_>,
         rng: &mut impl CryptoRngCore,
     ) -> Result<(), HandshakeError> {
-        let Stage::AwaitEncap(agreed, known) = &self.stage else {
-            return Err(HandshakeError::UnexpectedMessage(EnvelopeType::Encap));
+        let Stage::AwaitInitAuth(agreed, own_resp_identity) = &self.stage else {
+            return Err(HandshakeError::UnexpectedMessage(EnvelopeType::InitAuth));
         };
-        let kem = open(
-            agreed,
-            agreed.hiding.encap(agreed.role.peer()),
-            labels::ENCAP,
-            EnvelopeType::Encap,
-            envelope,
-        )?;
-        let label = kem_label(&agreed.hello_hash);
-        let peer_k: Zeroizing<[u8; 32]> = match &self.identity {
-            Credential::KeyPair(pair) => {
-                // One opaque error for every OAEP failure (RFC 8017 §7.1.2 note).
-                let k = pair
-                    .private_key()
-                    .oaep_decrypt(rng, &kem, &label)
-                    .map_err(|_| HandshakeError::Authentication)?;
-                Zeroizing::new(
-                    k.as_slice()
-                        .try_into()
-                        .map_err(|_| HandshakeError::Authentication)?,
-                )
-            }
-            Credential::PublicOnly { peer_k, .. } => {
-                peer_k.clone().ok_or(HandshakeError::Authentication)?
-            }
-        };
-
-        let role = agreed.role;
-        let (hello_i, hello_r) =
-            role.order(self.own_hello.as_slice(), agreed.peer_hello.as_slice());
-        let (identity_i, identity_r) = role.order(
-            agreed.own_identity.as_slice(),
-            known.peer_identity_msg.as_slice(),
-        );
-        let (encap_i, encap_r) = role.order(known.own_encap.as_slice(), envelope);
-        let th = key_schedule::transcript_hash(&[
-            hello_i, hello_r, identity_i, identity_r, encap_i, encap_r,
-        ]);
-        let (k_i, k_r) = role.order(&*known.own_k, &*peer_k);
-        let keys = SessionKeys::derive(&th, agreed.dh.as_bytes(), k_i, k_r);
-
-        // §5.7: our Confirm.
-        let mac = keys.confirm_mac(role, &th).finalize();
-        self.outbox
-            .push_back(messages::encode_confirm(&agreed.attempt, &mac));
-
-        let keyed = Keyed {
-            peer_encap_msg: envelope.to_vec(),
+        let kem_i = open(&agreed.hiding.init_kem, labels::INIT_KEM, &agreed.attempt, kem_box)?;
+        let label = key_schedule::kem_label(Role::Initiator, &agreed.hello_hash);
+        let k_i = self.credential.decapsulate(&kem_i, &label, rng)?;
+        let init_id = key_schedule::init_identity_keys(&agreed.hello_hash, agreed.dh.as_bytes(), &k_i);
+        let peer = open_identity(&init_id, labels::INIT_IDENTITY, &agreed.attempt, id_box)?;
+        if peer == *self.credential.public() {
+            return Err(HandshakeError::Reflection);
+        }
+        // §5.7: encapsulate k_R to the initiator, then confirm the transcript so far.
+        let label = key_schedule::kem_label(Role::Responder, &agreed.hello_hash);
+        let (k_r, kem_r) = self.credential.encapsulate(&peer, &label, rng)?;
+        let kem_box = seal_kem(&agreed.hiding.resp_kem, labels::RESP_KEM, &agreed.attempt, &kem_r)?;
+        let mut msg = messages::encode_parts_prefix(&agreed.attempt, &kem_box);
+        let th = self.transcript(agreed, own_resp_identity, raw, &msg);
+        let keys = SessionKeys::derive(&th, agreed.dh.as_bytes(), &k_i, &k_r);
+        msg.extend_from_slice(&keys.confirm_mac(Role::Responder, &th).finalize());
+        self.outbox.push_back(msg);
+        let sent = Box::new(RespSent {
+            peer,
+            peer_init_auth: raw.to_vec(),
             th,
             keys,
-        };
-        let Stage::AwaitEncap(agreed, known) =
-            core::mem::replace(&mut self.stage, Stage::AwaitHello)
+        });
+        let Stage::AwaitInitAuth(agreed, _) = core::mem::replace(&mut self.stage, Stage::AwaitCommit)
         else {
-            return Err(HandshakeError::UnexpectedMessage(EnvelopeType::Encap));
+            return Err(HandshakeError::UnexpectedMessage(EnvelopeType::InitAuth));
         };
-        self.stage = Stage::AwaitConfirm(agreed, known, Box::new(keyed));
+        self.stage = Stage::AwaitInitConfirm(agreed, sent);
         Ok(())
     }
 
-    // ---- §5.7 Confirm, then §6.2 the ratchet's initial state ---------------------------------
+    // ---- §5.7 RespAuth, received by the initiator -----------------------------------------------
 
-    fn on_confirm(
+    fn on_resp_auth(
         &mut self,
-        envelope: &[u8],
+        raw: &[u8],
+        kem_box: Sealed<'_>,
+        confirm: &[u8; 32],
         rng: &mut impl CryptoRngCore,
     ) -> Result<(), HandshakeError> {
-        let Stage::AwaitConfirm(agreed, known, keyed) = &self.stage else {
-            return Err(HandshakeError::UnexpectedMessage(EnvelopeType::Confirm));
+        let Stage::AwaitRespAuth(agreed, sent) = &self.stage else {
+            return Err(HandshakeError::UnexpectedMessage(EnvelopeType::RespAuth));
         };
-        let (_, body) = envelope::parse(envelope)?;
-        let confirm = messages::parse_confirm(body)?;
-        if confirm.attempt != &agreed.attempt {
-            return Err(HandshakeError::Stale(EnvelopeType::Confirm));
-        }
-        // Verified in constant time with the peer's role key: a reflected Confirm fails here.
-        keyed
-            .keys
-            .confirm_mac(agreed.role.peer(), &keyed.th)
-            .verify(confirm.mac)
+        let kem_r = open(&agreed.hiding.resp_kem, labels::RESP_KEM, &agreed.attempt, kem_box)?;
+        let label = key_schedule::kem_label(Role::Responder, &agreed.hello_hash);
+        let k_r = self.credential.decapsulate(&kem_r, &label, rng)?;
+        let th = self.transcript(
+            agreed,
+            &sent.peer_resp_identity,
+            &sent.own_init_auth,
+            &raw[..RESP_AUTH_TRANSCRIBED],
+        );
+        let keys = SessionKeys::derive(&th, agreed.dh.as_bytes(), &sent.k_i, &k_r);
+        // Verified in constant time with the responder's key: proves it decrypted k_I (§5.1).
+        keys.confirm_mac(Role::Responder, &th)
+            .verify(confirm)
             .map_err(|_| HandshakeError::Authentication)?;
+        let mac = keys.confirm_mac(Role::Initiator, &th).finalize();
+        let peer = sent.peer.clone();
+        let session = self.session(agreed, peer, th, &keys, rng)?;
+        self.outbox
+            .push_back(messages::encode_init_confirm(&agreed.attempt, &mac));
+        self.establish(session);
+        Ok(())
+    }
 
-        let k = &keyed.keys;
+    // ---- §5.9 InitConfirm, received by the responder --------------------------------------------
+
+    fn on_init_confirm(
+        &mut self,
+        mac: &[u8; 32],
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<(), HandshakeError> {
+        let Stage::AwaitInitConfirm(agreed, sent) = &self.stage else {
+            return Err(HandshakeError::UnexpectedMessage(EnvelopeType::InitConfirm));
+        };
+        sent.keys
+            .confirm_mac(Role::Initiator, &sent.th)
+            .verify(mac)
+            .map_err(|_| HandshakeError::Authentication)?;
+        let session = self.session(agreed, sent.peer.clone(), sent.th, &sent.keys, rng)?;
+        self.establish(session);
+        Ok(())
+    }
+
+    // ---- helpers ----------------------------------------------------------------------------------
+
+    /// `TH` of §5.8 from the agreed values and the three later messages (in wire order).
+    fn transcript(&self, agreed: &Agreed, resp_identity: &[u8], init_auth: &[u8], resp_auth_head: &[u8]) -> [u8; 32] {
+        let (commit_i, commit_r) = agreed
+            .role
+            .order(self.own_commit.as_slice(), agreed.peer_commit.as_slice());
+        let (hello_i, hello_r) = agreed
+            .role
+            .order(self.own_hello.as_slice(), agreed.peer_hello.as_slice());
+        key_schedule::transcript_hash(&[
+            commit_i,
+            commit_r,
+            hello_i,
+            hello_r,
+            resp_identity,
+            init_auth,
+            resp_auth_head,
+        ])
+    }
+
+    /// Our identity sealed for the peer: `seal(keys, label, attempt, ik_pub || 0^12)` (§5.4).
+    fn sealed_identity(&self, keys: &CipherKeys, label: &[u8], attempt: &[u8; ATTEMPT_LEN]) -> (Vec<u8>, [u8; 32]) {
+        let mut pt = vec![0u8; IDENTITY_PT_LEN];
+        pt[..PUBLIC_KEY_LEN].copy_from_slice(self.credential.public().as_bytes());
+        seal(keys, label, attempt, pt)
+    }
+
+    /// The ratchet's initial state (§6.2) and the session.
+    fn session(
+        &self,
+        agreed: &Agreed,
+        peer: PublicIdentity,
+        th: [u8; 32],
+        keys: &SessionKeys,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Session, HandshakeError> {
         let initial = InitialKeys {
-            rk0: &k.rk0,
-            ck_r0: &k.ck_r0,
-            hk_r0: &k.hk_r0,
-            hk_i0: &k.hk_i0,
-            nhk_r1: &k.nhk_r1,
+            rk0: &keys.rk0,
+            ck_r0: &keys.ck_r0,
+            hk_r0: &keys.hk_r0,
+            hk_i0: &keys.hk_i0,
+            nhk_r1: &keys.nhk_r1,
         };
         let ratchet = match agreed.role {
             Role::Initiator => DoubleRatchet::new_initiator(&initial, &agreed.peer_eph, rng)
                 .map_err(|e| HandshakeError::BadKey(e.to_string()))?,
             Role::Responder => DoubleRatchet::new_responder(&initial, self.eph.clone()),
         };
-        let session = Session::new(
+        let mut sas = [0u8; 6];
+        sas.copy_from_slice(&agreed.sas[..6]);
+        let mut visual = [0u8; 36];
+        visual.copy_from_slice(&agreed.sas[6..]);
+        Ok(Session::new(
             ratchet,
-            keyed.th,
+            th,
             agreed.role,
-            self.identity.public().clone(),
-            known.peer.clone(),
-            KeyVisual::from_bytes(k.visual),
-        );
-        self.early = [None, None, None];
+            self.credential.public().clone(),
+            peer,
+            ShortAuthString::from_bytes(sas),
+            KeyVisual::from_bytes(visual),
+        ))
+    }
+
+    fn establish(&mut self, session: Session) {
+        self.early.clear_messages();
         self.stage = Stage::Established(Box::new(session));
-        Ok(())
     }
 }
 
-impl core::fmt::Debug for Handshake {
+impl<C: Credential> core::fmt::Debug for Handshake<C> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let stage = match &self.stage {
-            Stage::AwaitHello => "AwaitHello",
-            Stage::AwaitIdentity(..) => "AwaitIdentity",
-            Stage::AwaitEncap(..) => "AwaitEncap",
-            Stage::AwaitConfirm(..) => "AwaitConfirm",
-            Stage::Established(_) => "Established",
-            Stage::Failed(_) => "Failed",
-        };
         f.debug_struct("Handshake")
-            .field("stage", &stage)
+            .field("stage", &self.stage.name())
             .field("role", &self.role())
             .finish_non_exhaustive()
     }
 }
 
-/// `"e2e-chat v1 kem" || hello_hash`: the OAEP label that binds an Encap to its attempt (§5.5).
-fn kem_label(hello_hash: &[u8; 32]) -> Vec<u8> {
-    [labels::KEM, hello_hash.as_slice()].concat()
-}
-
-/// §5.3 `seal`: encrypts `pt` in place and builds the envelope `attempt || ct || tag`.
-fn seal(
-    keys: &crate::etm::CipherKeys,
-    label: &[u8],
-    kind: EnvelopeType,
-    attempt: &[u8; ATTEMPT_LEN],
-    pt: &mut [u8],
-) -> Vec<u8> {
+/// §5.4 `seal`: encrypts `pt` in place and returns `(ct, tag)`.
+fn seal(keys: &CipherKeys, label: &[u8], attempt: &[u8; ATTEMPT_LEN], pt: Vec<u8>) -> (Vec<u8>, [u8; 32]) {
+    let mut ct = pt;
     // Callers pass 272- or 256-byte buffers: whole AES blocks, so IGE cannot refuse them.
-    let sealed = keys.encrypt(pt);
+    let sealed = keys.encrypt(&mut ct);
     debug_assert!(sealed.is_ok());
-    let tag = keys.tag(&[label, attempt, pt]);
-    messages::encode_sealed(kind, attempt, pt, &tag)
+    let tag = keys.tag(&[label, attempt, &ct]);
+    (ct, tag)
 }
 
-/// §5.3 `open`: checks the attempt, verifies the tag in constant time, then decrypts.
-fn open(
-    agreed: &Agreed,
-    keys: &crate::etm::CipherKeys,
+/// Seals a 256-byte RSA ciphertext (§5.6, §5.7).
+fn seal_kem(
+    keys: &CipherKeys,
     label: &[u8],
-    kind: EnvelopeType,
-    envelope: &[u8],
-) -> Result<Zeroizing<Vec<u8>>, HandshakeError> {
-    let (_, body) = envelope::parse(envelope)?;
-    let sealed = messages::parse_sealed(kind, body)?;
-    if sealed.attempt != &agreed.attempt {
-        return Err(HandshakeError::Stale(kind));
+    attempt: &[u8; ATTEMPT_LEN],
+    kem: &[u8],
+) -> Result<(Vec<u8>, [u8; 32]), HandshakeError> {
+    if kem.len() != KEM_PT_LEN {
+        return Err(HandshakeError::BadKey("RSA ciphertext has the wrong length".into()));
     }
-    if !keys.verify(&[label, sealed.attempt, sealed.ciphertext], sealed.tag) {
+    Ok(seal(keys, label, attempt, kem.to_vec()))
+}
+
+/// §5.4 `open`: verifies the tag in constant time, then decrypts.
+fn open(
+    keys: &CipherKeys,
+    label: &[u8],
+    attempt: &[u8; ATTEMPT_LEN],
+    sealed: Sealed<'_>,
+) -> Result<Zeroizing<Vec<u8>>, HandshakeError> {
+    if !keys.verify(&[label, attempt, sealed.ct], sealed.tag) {
         return Err(HandshakeError::Authentication);
     }
-    let mut pt = Zeroizing::new(sealed.ciphertext.to_vec());
+    let mut pt = Zeroizing::new(sealed.ct.to_vec());
     keys.decrypt(&mut pt)
         .map_err(|_| HandshakeError::Authentication)?;
     Ok(pt)
+}
+
+/// Opens a sealed identity and decodes it: zero padding, a valid RSA-2048 key (§5.4, §2.1).
+fn open_identity(
+    keys: &CipherKeys,
+    label: &[u8],
+    attempt: &[u8; ATTEMPT_LEN],
+    sealed: Sealed<'_>,
+) -> Result<PublicIdentity, HandshakeError> {
+    let pt = open(keys, label, attempt, sealed)?;
+    let (key_bytes, padding) = pt.split_at(PUBLIC_KEY_LEN);
+    if padding.iter().any(|&b| b != 0) {
+        return Err(HandshakeError::BadKey("identity padding is not zero".into()));
+    }
+    PublicIdentity::from_bytes(key_bytes).map_err(|e| HandshakeError::BadKey(e.to_string()))
 }

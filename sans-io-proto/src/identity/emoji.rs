@@ -1,4 +1,4 @@
-//! The 64 emoji that show a safety number as pictures (PROTOCOL.md §7.2). Each carries an English
+//! The 64 emoji that show a short authentication string (PROTOCOL.md §8.2). Each carries an English
 //! name, so the two people can also read them out to each other. Symbols avoid variation
 //! selectors, and all date from Unicode 6.0, so that plain monochrome emoji fonts (the Noto Emoji
 //! the desktop client bundles) draw every one of them; `egui-client/tests/glyphs.rs` checks it.

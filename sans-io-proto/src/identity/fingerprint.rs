@@ -1,11 +1,11 @@
-//! Identity fingerprint: `fp(ik_pub) = SHA-256("e2e-chat v1 identity" || ik_pub)` (PROTOCOL.md §7.1).
+//! Identity fingerprint: `fp(ik_pub) = SHA-256("e2e-chat v1 identity" || ik_pub)` (PROTOCOL.md §8.1).
 
 use sha2::{Digest, Sha256};
 
 use crate::labels;
 
 /// The SHA-256 fingerprint of an identity public key. Public data: it is what trust-on-first-use
-/// stores and what the emoji and QR code are derived from.
+/// stores and what the safety number and its QR text are derived from.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Fingerprint([u8; 32]);
 

@@ -1,51 +1,33 @@
-//! Safety numbers (PROTOCOL.md §7.1–7.2): what two people compare out of band to be sure that
-//! nobody sits between them. The value depends only on the two identity keys, not on their order.
+//! Safety numbers (PROTOCOL.md §8.1, §8.4): what two people compare out of band to be sure that
+//! nobody sits between them, independent of any session. The value depends only on the two identity
+//! keys, not on their order. Each half is 30 digits (99.7 bits) after 5 201 SHA-256 evaluations, so a
+//! relay that wants a second identity with the same half pays about 2¹¹² hashes.
 
 use sha2::{Digest, Sha256};
 
-use crate::etm::derive_array;
 use crate::labels;
 
-use super::{EMOJI_TABLE, Emoji, Fingerprint, PublicIdentity};
+use super::PublicIdentity;
 
 /// Number of decimal digits in a safety number.
 pub const SAFETY_NUMBER_DIGITS: usize = 60;
 /// Hash iterations per identity (Signal's figure for its safety numbers).
 const ITERATIONS: usize = 5200;
-/// Number of emoji shown.
-const EMOJI_COUNT: usize = 8;
-/// Length of the QR payload: `"E2EC" || 0x01 || fp_lo || fp_hi`.
-pub const QR_PAYLOAD_LEN: usize = 69;
-const QR_MAGIC: &[u8; 4] = b"E2EC";
-const QR_VERSION: u8 = 0x01;
+/// The first line of the QR code's text (§8.4).
+pub const QR_TEXT_PREFIX: &str = "E2E-CHAT SAFETY NUMBER";
 
-/// The safety number of a pair of identities, in its three forms.
+/// The safety number of a pair of identities.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SafetyNumber {
     digits: String,
-    emoji: [Emoji; EMOJI_COUNT],
-    qr: [u8; QR_PAYLOAD_LEN],
 }
 
 impl SafetyNumber {
-    /// Computes the safety number of two identities (order does not matter).
+    /// Computes the safety number of two identities (order does not matter; 10 402 hashes).
     pub fn new(a: &PublicIdentity, b: &PublicIdentity) -> Self {
         let (da, db) = (digits_of(a.as_bytes()), digits_of(b.as_bytes()));
         let digits = if da <= db { da + &db } else { db + &da };
-
-        let (fa, fb) = (a.fingerprint(), b.fingerprint());
-        let (lo, hi) = if fa <= fb { (fa, fb) } else { (fb, fa) };
-        let mut ikm = [0u8; 64];
-        ikm[..32].copy_from_slice(lo.as_bytes());
-        ikm[32..].copy_from_slice(hi.as_bytes());
-        let emoji = emoji_of(&derive_array::<6>(b"", &ikm, labels::EMOJI));
-
-        let mut qr = [0u8; QR_PAYLOAD_LEN];
-        qr[..4].copy_from_slice(QR_MAGIC);
-        qr[4] = QR_VERSION;
-        qr[5..37].copy_from_slice(lo.as_bytes());
-        qr[37..].copy_from_slice(hi.as_bytes());
-        SafetyNumber { digits, emoji, qr }
+        SafetyNumber { digits }
     }
 
     /// The 60 digits, without spaces.
@@ -65,32 +47,18 @@ impl SafetyNumber {
             .join("\n")
     }
 
-    /// Eight emoji derived from both fingerprints.
-    pub fn emoji(&self) -> &[Emoji; EMOJI_COUNT] {
-        &self.emoji
+    /// The text the QR code carries (§8.4): a phone's ordinary scanner shows it as is.
+    pub fn qr_text(&self) -> String {
+        format!("{QR_TEXT_PREFIX}\n{}", self.display_groups())
     }
 
-    /// The bytes to put in a QR code.
-    pub fn qr_payload(&self) -> &[u8; QR_PAYLOAD_LEN] {
-        &self.qr
-    }
-
-    /// Whether a scanned QR payload names the same pair of identities.
-    pub fn matches_qr(&self, scanned: &[u8]) -> bool {
-        scanned == self.qr.as_slice()
-    }
-
-    /// The two fingerprints carried by a QR payload, if it is well formed.
-    pub fn parse_qr(scanned: &[u8]) -> Option<(Fingerprint, Fingerprint)> {
-        if scanned.len() != QR_PAYLOAD_LEN || &scanned[..4] != QR_MAGIC || scanned[4] != QR_VERSION
-        {
-            return None;
-        }
-        let mut lo = [0u8; 32];
-        let mut hi = [0u8; 32];
-        lo.copy_from_slice(&scanned[5..37]);
-        hi.copy_from_slice(&scanned[37..69]);
-        Some((Fingerprint::from_bytes(lo), Fingerprint::from_bytes(hi)))
+    /// Whether a scanned QR text names the same safety number (spaces and line ends ignored).
+    pub fn matches_qr_text(&self, scanned: &str) -> bool {
+        let Some(rest) = scanned.trim().strip_prefix(QR_TEXT_PREFIX) else {
+            return false;
+        };
+        let digits: String = rest.chars().filter(|c| !c.is_whitespace()).collect();
+        digits == self.digits
     }
 }
 
@@ -123,26 +91,9 @@ fn digits_of(ik_pub: &[u8]) -> String {
     out
 }
 
-/// Eight 6-bit indices, most significant bit first, from 6 bytes.
-fn emoji_of(bytes: &[u8; 6]) -> [Emoji; EMOJI_COUNT] {
-    let bits = bytes.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
-    core::array::from_fn(|i| EMOJI_TABLE[((bits >> (42 - 6 * i)) & 0x3f) as usize])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn emoji_indices_are_read_most_significant_first() {
-        // 0b000001 000010 000011 ... : bytes of the 48-bit value 0x04_20_C4_14_61_C8 etc.
-        let value: u64 = (0..8u64).fold(0, |acc, i| (acc << 6) | (i + 1));
-        let bytes: [u8; 6] = core::array::from_fn(|i| (value >> (40 - 8 * i)) as u8);
-        let got = emoji_of(&bytes);
-        for (i, emoji) in got.iter().enumerate() {
-            assert_eq!(*emoji, EMOJI_TABLE[i + 1]);
-        }
-    }
 
     #[test]
     fn digits_are_thirty_decimal_digits() {
@@ -153,14 +104,19 @@ mod tests {
     }
 
     #[test]
-    fn malformed_qr_payloads_are_refused() {
-        assert!(SafetyNumber::parse_qr(&[]).is_none());
-        assert!(SafetyNumber::parse_qr(&[0u8; QR_PAYLOAD_LEN]).is_none());
-        let mut ok = [0u8; QR_PAYLOAD_LEN];
-        ok[..4].copy_from_slice(QR_MAGIC);
-        ok[4] = QR_VERSION;
-        assert!(SafetyNumber::parse_qr(&ok).is_some());
-        ok[4] = 2;
-        assert!(SafetyNumber::parse_qr(&ok).is_none());
+    fn qr_text_is_the_groups_under_a_prefix_and_round_trips() {
+        let n = SafetyNumber {
+            digits: (0..60).map(|i| char::from(b'0' + (i % 10) as u8)).collect(),
+        };
+        let text = n.qr_text();
+        assert_eq!(
+            text,
+            "E2E-CHAT SAFETY NUMBER\n01234 56789 01234 56789\n01234 56789 01234 56789\n01234 56789 01234 56789"
+        );
+        assert!(n.matches_qr_text(&text));
+        assert!(n.matches_qr_text(&text.replace('\n', " ")));
+        assert!(!n.matches_qr_text(&text.replace("01234 56789\n01234", "01234 56788\n01234")));
+        assert!(!n.matches_qr_text("01234"));
+        assert!(!n.matches_qr_text(""));
     }
 }

@@ -1,6 +1,6 @@
-//! Per-session key visualization (PROTOCOL.md §7.3): 36 bytes of session-key material drawn as a
-//! 12×12 grid of four colours, like the key image of Telegram's secret chats. Both sides draw the
-//! same picture iff they derived the same session keys.
+//! Per-session key picture (PROTOCOL.md §8.3): 36 bytes of `sas_okm` (bound to the key exchange by
+//! the Hello commitments, §5.2) drawn as a 12×12 grid of four colours, like the key image of
+//! Telegram's secret chats. Both sides draw the same picture iff they derived the same `sas_okm`.
 
 /// Cells per side of the grid.
 pub const KEY_VISUAL_SIZE: usize = 12;
@@ -12,7 +12,7 @@ pub struct KeyVisual {
 }
 
 impl KeyVisual {
-    /// From the 36 `visual` bytes of the key schedule.
+    /// From `sas_okm[6..42]`.
     pub(crate) fn from_bytes(bytes: [u8; 36]) -> Self {
         KeyVisual { bytes }
     }

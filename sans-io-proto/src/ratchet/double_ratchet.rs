@@ -9,25 +9,17 @@ use rand_core::CryptoRngCore;
 use zeroize::Zeroizing;
 
 use crate::crypto::dh::{DhPrivateKey, DhPublicKey};
-use crate::envelope::{self, EnvelopeType};
+use crate::envelope::{self, BODY_BUCKET, DATA_OVERHEAD, DataMessage, EnvelopeType, HEADER_NONCE_LEN, MAX_BODY_BUCKETS};
+use crate::etm::CipherKeys;
 use crate::labels;
 
+use super::MAX_SKIP;
 use super::chain_key::ChainKey;
-use super::header::{HEADER_LEN, Header, HeaderError};
-use super::header_key::{HEADER_NONCE_LEN, HeaderKey};
+use super::header::Header;
+use super::header_key::HeaderKey;
 use super::message_key::MessageKey;
 use super::root_key::RootKey;
 use super::skipped::SkippedKeys;
-use super::{BODY_BUCKET, MAX_SKIP};
-
-const TAG_LEN: usize = 32;
-/// Offsets in a Data envelope (PROTOCOL.md §6.6).
-const HN_AT: usize = envelope::PREFIX_LEN;
-const HCT_AT: usize = HN_AT + HEADER_NONCE_LEN;
-const HTAG_AT: usize = HCT_AT + HEADER_LEN;
-const BODY_AT: usize = HTAG_AT + TAG_LEN;
-/// Bytes of a Data envelope that are not body ciphertext.
-pub(crate) const DATA_OVERHEAD: usize = BODY_AT + TAG_LEN;
 
 /// Why a ratchet message was refused. The ratchet state is unchanged after every one of these.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -120,62 +112,39 @@ fn check_skip(from: u32, to: u32) -> Result<(), RatchetError> {
     }
 }
 
-/// The parts of a Data envelope.
-struct DataParts<'a> {
-    hn: &'a [u8; HEADER_NONCE_LEN],
-    hct: &'a [u8; HEADER_LEN],
-    htag: &'a [u8; TAG_LEN],
-    body_ct: &'a [u8],
-    authenticated: &'a [u8],
-    body_tag: &'a [u8; TAG_LEN],
-}
-
-fn split(envelope: &[u8]) -> Result<DataParts<'_>, RatchetError> {
-    let len = envelope.len();
-    if len < DATA_OVERHEAD + BODY_BUCKET || !(len - DATA_OVERHEAD).is_multiple_of(BODY_BUCKET) {
-        return Err(RatchetError::Malformed);
-    }
-    if envelope[..HN_AT] != [envelope::E2E_VERSION, EnvelopeType::Data.to_byte()] {
-        return Err(RatchetError::Malformed);
-    }
-    let bad = |_| RatchetError::Malformed;
-    Ok(DataParts {
-        hn: envelope[HN_AT..HCT_AT].try_into().map_err(bad)?,
-        hct: envelope[HCT_AT..HTAG_AT].try_into().map_err(bad)?,
-        htag: envelope[HTAG_AT..BODY_AT].try_into().map_err(bad)?,
-        body_ct: &envelope[BODY_AT..len - TAG_LEN],
-        authenticated: &envelope[..len - TAG_LEN],
-        body_tag: envelope[len - TAG_LEN..].try_into().map_err(bad)?,
-    })
-}
-
-/// Verifies the body MAC (constant time) and only then decrypts it.
+/// Verifies the body MAC (constant time) and only then decrypts the body (§6.6).
 fn open_body(
     mk: &MessageKey,
-    parts: &DataParts<'_>,
+    msg: &DataMessage<'_>,
     ad: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, RatchetError> {
     let keys = mk.cipher_keys();
-    if !keys.verify(&[labels::BODY_MAC, ad, parts.authenticated], parts.body_tag) {
+    if !keys.verify(&[labels::BODY_MAC, ad, msg.body_covered()], msg.body_tag) {
         return Err(RatchetError::Undecryptable);
     }
-    let mut body = Zeroizing::new(parts.body_ct.to_vec());
+    let mut body = Zeroizing::new(msg.body_ct.to_vec());
     keys.decrypt(&mut body)
         .map_err(|_| RatchetError::Malformed)?;
     Ok(body)
 }
 
-/// The header under `hk`: `Ok(None)` if `hk` is not its key, an error if it opened but is invalid.
-fn try_open(
-    hk: &HeaderKey,
-    parts: &DataParts<'_>,
-    ad: &[u8],
-) -> Result<Option<Header>, RatchetError> {
-    match Header::open(hk, parts.hn, parts.hct, parts.htag, ad) {
-        Ok(header) => Ok(Some(header)),
-        Err(HeaderError::WrongKey) => Ok(None),
-        Err(HeaderError::Invalid) => Err(RatchetError::InvalidHeader),
-    }
+/// Where the header key that authenticated an envelope came from (§6.4).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Found {
+    /// A stored skipped-key chain.
+    Skipped,
+    /// The current receiving chain `HKr`.
+    Current,
+    /// The next header key `NHKr`: the peer made a DH ratchet step.
+    Next,
+}
+
+/// Whether the header tag, which covers the whole envelope, verifies under `header keys(hk, hn)`:
+/// one HKDF and one HMAC, the whole cost of a candidate (§6.4).
+fn header_keys_if_authentic(hk: &HeaderKey, msg: &DataMessage<'_>, ad: &[u8]) -> Option<CipherKeys> {
+    let keys = hk.cipher_keys(msg.hn);
+    keys.verify(&[labels::HEADER_MAC, ad, msg.header_covered()], msg.header_tag)
+        .then_some(keys)
 }
 
 impl DoubleRatchet {
@@ -231,14 +200,18 @@ impl DoubleRatchet {
     }
 
     /// `RatchetEncryptHE`: seals `body` (a whole number of 256-byte buckets, already padded) into
-    /// a Data envelope (PROTOCOL.md §6.3, §6.6).
+    /// a Data envelope (PROTOCOL.md §6.3, §6.6): header, body, body tag, then the header tag over
+    /// everything before it.
     pub(crate) fn encrypt(
         &mut self,
         body: &[u8],
         ad: &[u8],
         rng: &mut impl CryptoRngCore,
     ) -> Result<Vec<u8>, RatchetError> {
-        if body.is_empty() || !body.len().is_multiple_of(BODY_BUCKET) {
+        if body.is_empty()
+            || !body.len().is_multiple_of(BODY_BUCKET)
+            || body.len() / BODY_BUCKET > MAX_BODY_BUCKETS
+        {
             return Err(RatchetError::Malformed);
         }
         let next_ns = self.ns.checked_add(1).ok_or(RatchetError::ChainExhausted)?;
@@ -250,7 +223,7 @@ impl DoubleRatchet {
         };
         let mut hn = [0u8; HEADER_NONCE_LEN];
         rng.fill_bytes(&mut hn);
-        let (hct, htag) = header.seal(&self.hks, &hn, ad);
+        let (hct, hkeys) = header.encrypt(&self.hks, &hn);
 
         let mut out = envelope::start(
             EnvelopeType::Data,
@@ -258,13 +231,16 @@ impl DoubleRatchet {
         );
         out.extend_from_slice(&hn);
         out.extend_from_slice(&hct);
-        out.extend_from_slice(&htag);
+        let body_at = out.len();
         out.extend_from_slice(body);
-        let keys = mk.cipher_keys();
-        keys.encrypt(&mut out[BODY_AT..])
+        let mkeys = mk.cipher_keys();
+        mkeys
+            .encrypt(&mut out[body_at..])
             .map_err(|_| RatchetError::Malformed)?;
-        let tag = keys.tag(&[labels::BODY_MAC, ad, &out]);
-        out.extend_from_slice(&tag);
+        let body_tag = mkeys.tag(&[labels::BODY_MAC, ad, &out]);
+        out.extend_from_slice(&body_tag);
+        let header_tag = hkeys.tag(&[labels::HEADER_MAC, ad, &out]);
+        out.extend_from_slice(&header_tag);
 
         // Commit: the used message key is dropped (and wiped) here, the chain moves on.
         self.cks = self.cks.next();
@@ -272,42 +248,46 @@ impl DoubleRatchet {
         Ok(out)
     }
 
-    /// `RatchetDecryptHE`: opens a Data envelope, or returns an error with the state unchanged.
+    /// `RatchetDecryptHE` with bounded work (PROTOCOL.md §6.4): finds the header key whose tag over
+    /// the whole envelope verifies (at most 7 candidates), then decrypts; on any error the state is
+    /// unchanged.
     pub(crate) fn decrypt(
         &mut self,
-        envelope: &[u8],
+        msg: &DataMessage<'_>,
         ad: &[u8],
         rng: &mut impl CryptoRngCore,
     ) -> Result<Zeroizing<Vec<u8>>, RatchetError> {
-        let parts = split(envelope)?;
-
-        // 1. Skipped message keys (spec `TrySkippedMessageKeysHE`).
-        let stored: Vec<HeaderKey> = self.skipped.header_keys().cloned().collect();
-        for hk in &stored {
-            if let Some(header) = try_open(hk, &parts, ad)? {
-                if let Some(mk) = self.skipped.get(hk, header.n) {
-                    let body = open_body(mk, &parts, ad)?;
-                    self.skipped.remove(hk, header.n);
+        let mut candidates: Vec<(Found, HeaderKey)> = Vec::with_capacity(super::MAX_SKIPPED_CHAINS + 2);
+        for hk in self.skipped.header_keys() {
+            candidates.push((Found::Skipped, hk.clone()));
+        }
+        if let Some(hkr) = &self.hkr {
+            candidates.push((Found::Current, hkr.clone()));
+        }
+        candidates.push((Found::Next, self.nhkr.clone()));
+        let Some((found, hk, hkeys)) = candidates
+            .into_iter()
+            .find_map(|(found, hk)| header_keys_if_authentic(&hk, msg, ad).map(|k| (found, hk, k)))
+        else {
+            return Err(RatchetError::Undecryptable);
+        };
+        // Authentic from here on: the peer produced this envelope (or it is a replay of one).
+        let header = Header::decrypt(&hkeys, msg.header_ct).map_err(|_| RatchetError::InvalidHeader)?;
+        match found {
+            Found::Skipped => {
+                if let Some(mk) = self.skipped.get(&hk, header.n) {
+                    let body = open_body(mk, msg, ad)?;
+                    self.skipped.remove(&hk, header.n);
                     return Ok(body);
                 }
-                if self.hkr.as_ref() != Some(hk) {
+                if self.hkr.as_ref() != Some(&hk) {
                     // An older chain, and this key is gone: it was used (or evicted).
                     return Err(RatchetError::Duplicate);
                 }
+                self.decrypt_in_current_chain(&hk, &header, msg, ad)
             }
-        }
-
-        // 2. The current receiving chain.
-        if let Some(hkr) = self.hkr.clone()
-            && let Some(header) = try_open(&hkr, &parts, ad)?
-        {
-            return self.decrypt_in_current_chain(&hkr, &header, &parts, ad);
-        }
-
-        // 3. The next header key: the peer made a DH ratchet step.
-        match try_open(&self.nhkr.clone(), &parts, ad)? {
-            Some(header) => self.decrypt_with_dh_step(header, &parts, ad, rng),
-            None => Err(RatchetError::Undecryptable),
+            Found::Current => self.decrypt_in_current_chain(&hk, &header, msg, ad),
+            Found::Next => self.decrypt_with_dh_step(header, msg, ad, rng),
         }
     }
 
@@ -315,7 +295,7 @@ impl DoubleRatchet {
         &mut self,
         hkr: &HeaderKey,
         header: &Header,
-        parts: &DataParts<'_>,
+        msg: &DataMessage<'_>,
         ad: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, RatchetError> {
         if header.n < self.nr {
@@ -325,7 +305,7 @@ impl DoubleRatchet {
         let next_nr = header.n.checked_add(1).ok_or(RatchetError::Malformed)?;
         let ckr = self.ckr.as_ref().ok_or(RatchetError::Undecryptable)?;
         let (skipped, mk, next_ck) = walk(ckr, self.nr, header.n);
-        let body = open_body(&mk, parts, ad)?;
+        let body = open_body(&mk, msg, ad)?;
         // Commit.
         self.skipped.insert(hkr, skipped);
         self.ckr = Some(next_ck);
@@ -337,7 +317,7 @@ impl DoubleRatchet {
     fn decrypt_with_dh_step(
         &mut self,
         header: Header,
-        parts: &DataParts<'_>,
+        msg: &DataMessage<'_>,
         ad: &[u8],
         rng: &mut impl CryptoRngCore,
     ) -> Result<Zeroizing<Vec<u8>>, RatchetError> {
@@ -366,7 +346,7 @@ impl DoubleRatchet {
             .map_err(|_| RatchetError::InvalidHeader)?;
         let (rk1, ckr_new, nhkr_new) = self.rk.step(&dh_recv);
         let (skipped, mk, next_ck) = walk(&ckr_new, 0, header.n);
-        let body = open_body(&mk, parts, ad)?;
+        let body = open_body(&mk, msg, ad)?;
 
         // Sending half: a fresh DHs and RK, CKs, NHKs = KDF_RK(RK, DH(DHs, DHr')). Computed before
         // the commit so that nothing below can fail half-way.

@@ -1,29 +1,22 @@
-//! The ratchet header `DHs.public || PN || N || 0^8` (PROTOCOL.md §6.3) and its sealing (§6.6).
+//! The ratchet header `DHs.public || PN || N || 0^8` (PROTOCOL.md §6.3) and its encryption (§6.6).
+//! The header tag covers the whole envelope and is computed by the ratchet once the rest exists.
 
 use crate::crypto::dh::DH_LEN;
-use crate::labels;
+use crate::envelope::{HEADER_LEN, HEADER_NONCE_LEN};
+use crate::etm::CipherKeys;
 
-use super::header_key::{HEADER_NONCE_LEN, HeaderKey};
+use super::header_key::HeaderKey;
 
-/// Plaintext header length (a whole number of AES blocks).
-pub(crate) const HEADER_LEN: usize = DH_LEN + 4 + 4 + 8;
-
-/// A decrypted header. The ratchet key stays raw bytes: it is validated (range and subgroup,
-/// about a third of a modular exponentiation) only when a DH ratchet step actually uses it, not
-/// for every message of a chain.
+/// A decrypted header. The ratchet key stays raw bytes: it is validated (range and subgroup) only
+/// when a DH ratchet step actually uses it, not for every message of a chain.
 pub(crate) struct Header {
     pub(crate) dh: [u8; DH_LEN],
     pub(crate) pn: u32,
     pub(crate) n: u32,
 }
 
-/// Why a header that opened could not be used.
-pub(crate) enum HeaderError {
-    /// The MAC did not verify under this key.
-    WrongKey,
-    /// It opened, but the content is invalid (reserved bytes not zero).
-    Invalid,
-}
+/// A header that authenticated but whose reserved bytes are not zero.
+pub(crate) struct InvalidHeader;
 
 impl Header {
     fn encode(&self) -> [u8; HEADER_LEN] {
@@ -34,9 +27,9 @@ impl Header {
         out
     }
 
-    fn decode(bytes: &[u8; HEADER_LEN]) -> Result<Self, HeaderError> {
+    fn decode(bytes: &[u8; HEADER_LEN]) -> Result<Self, InvalidHeader> {
         if bytes[DH_LEN + 8..].iter().any(|&b| b != 0) {
-            return Err(HeaderError::Invalid);
+            return Err(InvalidHeader);
         }
         let mut dh = [0u8; DH_LEN];
         dh.copy_from_slice(&bytes[..DH_LEN]);
@@ -50,37 +43,21 @@ impl Header {
         })
     }
 
-    /// Seals the header: `header_ct = IGE(..)`, `header_tag = HMAC(mac_key, "e2e-chat v1 header" ||
-    /// AD || hn || header_ct)`.
-    pub(crate) fn seal(
-        &self,
-        hk: &HeaderKey,
-        hn: &[u8; HEADER_NONCE_LEN],
-        ad: &[u8],
-    ) -> ([u8; HEADER_LEN], [u8; 32]) {
+    /// Encrypts the header under `header keys(hk, hn)`; returns the ciphertext and the key set whose
+    /// MAC key later signs the whole envelope.
+    pub(crate) fn encrypt(&self, hk: &HeaderKey, hn: &[u8; HEADER_NONCE_LEN]) -> ([u8; HEADER_LEN], CipherKeys) {
         let keys = hk.cipher_keys(hn);
         let mut ct = self.encode();
         // HEADER_LEN is a whole number of blocks, so IGE cannot refuse it.
         let sealed = keys.encrypt(&mut ct);
         debug_assert!(sealed.is_ok());
-        let tag = keys.tag(&[labels::HEADER_MAC, ad, hn, &ct]);
-        (ct, tag)
+        (ct, keys)
     }
 
-    /// Opens a header under `hk`: the MAC is checked in constant time before decrypting.
-    pub(crate) fn open(
-        hk: &HeaderKey,
-        hn: &[u8; HEADER_NONCE_LEN],
-        ct: &[u8; HEADER_LEN],
-        tag: &[u8; 32],
-        ad: &[u8],
-    ) -> Result<Header, HeaderError> {
-        let keys = hk.cipher_keys(hn);
-        if !keys.verify(&[labels::HEADER_MAC, ad, hn, ct], tag) {
-            return Err(HeaderError::WrongKey);
-        }
+    /// Decrypts a header whose envelope tag already verified under `keys`.
+    pub(crate) fn decrypt(keys: &CipherKeys, ct: &[u8; HEADER_LEN]) -> Result<Header, InvalidHeader> {
         let mut pt = *ct;
-        keys.decrypt(&mut pt).map_err(|_| HeaderError::Invalid)?;
+        keys.decrypt(&mut pt).map_err(|_| InvalidHeader)?;
         let header = Header::decode(&pt);
         zeroize::Zeroize::zeroize(&mut pt);
         header

@@ -6,7 +6,7 @@ use crate::etm::CipherKeys;
 use crate::labels;
 
 /// Length of the per-message random header nonce `hn`.
-pub(crate) const HEADER_NONCE_LEN: usize = 16;
+pub(crate) use crate::envelope::HEADER_NONCE_LEN;
 
 /// A header key. One header key seals every header of a sending chain, so each header gets its own
 /// keys from a fresh random nonce (the spec's §4 asks `HENCRYPT` to be randomised): without it two

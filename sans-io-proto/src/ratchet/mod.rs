@@ -24,5 +24,4 @@ pub const MAX_STORED_SKIPPED: usize = 2000;
 /// Most receiving chains with stored skipped keys; the oldest chain is evicted first.
 pub const MAX_SKIPPED_CHAINS: usize = 5;
 
-/// Body ciphertexts are a whole number of these (PROTOCOL.md §6.6–6.7).
-pub const BODY_BUCKET: usize = 256;
+pub use crate::envelope::BODY_BUCKET;

@@ -1,6 +1,6 @@
 //! The transport state after a completed handshake (snow's `TransportState`): encrypt and decrypt
 //! chat content over the double ratchet, with sequence numbers, a replay window and padding
-//! (PROTOCOL.md §6.6–6.7).
+//! (PROTOCOL.md §6.6, §7.1–7.2, §7.9).
 //!
 //! A [`Session`] can only be obtained from a completed [`crate::Handshake`], so nothing can be
 //! encrypted before both sides confirmed the same keys.
@@ -11,12 +11,14 @@ mod replay;
 use rand_core::CryptoRngCore;
 
 pub use content::{
-    Content, ContentError, MAX_PADDING, MAX_PROFILE_NAME_LEN, MAX_TEXT_LEN, MIN_PADDING,
+    Content, ContentError, MAX_ACK_IDS, MAX_EXPIRE_SECS, MAX_PADDING, MAX_PROFILE_NAME_LEN,
+    MAX_TEXT_LEN, MIN_PADDING, RESUME_NONCE_LEN,
 };
 pub use replay::REPLAY_WINDOW;
 
+use crate::envelope::{DataMessage, Envelope};
 use crate::handshake::Role;
-use crate::identity::{KeyVisual, PublicIdentity, SafetyNumber};
+use crate::identity::{KeyVisual, PublicIdentity, SafetyNumber, ShortAuthString};
 use crate::ratchet::{DoubleRatchet, RatchetError};
 use replay::{Replay, ReplayWindow};
 
@@ -96,6 +98,7 @@ pub struct Session {
     role: Role,
     own: PublicIdentity,
     peer: PublicIdentity,
+    sas: ShortAuthString,
     visual: KeyVisual,
     next_seq: u64,
     replay: ReplayWindow,
@@ -108,6 +111,7 @@ impl Session {
         role: Role,
         own: PublicIdentity,
         peer: PublicIdentity,
+        sas: ShortAuthString,
         visual: KeyVisual,
     ) -> Self {
         Session {
@@ -116,6 +120,7 @@ impl Session {
             role,
             own,
             peer,
+            sas,
             visual,
             next_seq: 1,
             replay: ReplayWindow::default(),
@@ -138,31 +143,29 @@ impl Session {
         Ok(Outgoing { seq, envelope })
     }
 
-    /// Shorthand for encrypting a text message.
-    pub fn encrypt_text(
-        &mut self,
-        text: &str,
-        sent_at_ms: u64,
-        rng: &mut impl CryptoRngCore,
-    ) -> Result<Outgoing, EncryptError> {
-        self.encrypt(&Content::Text(text.to_owned()), sent_at_ms, rng)
-    }
-
-    /// Authenticates and decrypts a Data envelope from the peer. Each message is delivered at most
-    /// once; the rng is needed for the fresh ratchet key of a DH ratchet step.
+    /// Authenticates and decrypts a Data envelope from the peer given as bytes (decoded here).
     pub fn decrypt(
         &mut self,
         envelope: &[u8],
         rng: &mut impl CryptoRngCore,
     ) -> Result<Incoming, DecryptError> {
-        match crate::envelope::parse(envelope) {
-            Ok((crate::envelope::EnvelopeType::Data, _)) => {}
-            _ => return Err(DecryptError::NotData),
+        match Envelope::decode(envelope) {
+            Ok(Envelope::Data(msg)) => self.decrypt_message(&msg, rng),
+            _ => Err(DecryptError::NotData),
         }
+    }
+
+    /// Authenticates and decrypts a decoded Data envelope. Each message is delivered at most once;
+    /// the rng is needed for the fresh ratchet key of a DH ratchet step.
+    pub fn decrypt_message(
+        &mut self,
+        msg: &DataMessage<'_>,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Incoming, DecryptError> {
         // The ratchet commits only after the body authenticated (so forgeries never move it); an
         // authentic message with a malformed body or a replayed sequence number has consumed its
         // message key but is still refused and never shown.
-        let body = self.ratchet.decrypt(envelope, &self.ad, rng)?;
+        let body = self.ratchet.decrypt(msg, &self.ad, rng)?;
         let body = content::decode(&body)?;
         match self.replay.check(body.seq) {
             Ok(()) => self.replay.record(body.seq),
@@ -175,6 +178,11 @@ impl Session {
             sent_at_ms: body.sent_at_ms,
             content: body.content,
         })
+    }
+
+    /// The sequence number the next message will carry (§7.1).
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
     }
 
     /// Which side of the handshake we were.
@@ -192,12 +200,17 @@ impl Session {
         &self.peer
     }
 
-    /// The safety number of the two identities (PROTOCOL.md §7.1; 10 400 hashes, compute once).
+    /// The safety number of the two identities (PROTOCOL.md §8.1; 10 402 hashes, compute once).
     pub fn safety_number(&self) -> SafetyNumber {
         SafetyNumber::new(&self.own, &self.peer)
     }
 
-    /// This session's key visualization (PROTOCOL.md §7.3).
+    /// This session's short authentication string (PROTOCOL.md §8.2).
+    pub fn sas(&self) -> &ShortAuthString {
+        &self.sas
+    }
+
+    /// This session's key picture (PROTOCOL.md §8.3).
     pub fn key_visual(&self) -> &KeyVisual {
         &self.visual
     }

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use sans_io_proto::{Handshake, IdentityKeyPair, Session};
+use sans_io_proto::{Content, Handshake, IdentityKeyPair, MessageId, Session};
 
 /// A deterministic RNG for a test.
 pub fn rng(seed: u64) -> ChaCha20Rng {
@@ -70,12 +70,12 @@ pub fn handshake_with(
         let mut moved = false;
         while let Some(m) = a.poll_transmit() {
             wire.push((From::A, m.clone()));
-            let _ = b.handle_message(&m, rng_b);
+            let _ = b.handle_bytes(&m, rng_b);
             moved = true;
         }
         while let Some(m) = b.poll_transmit() {
             wire.push((From::B, m.clone()));
-            let _ = a.handle_message(&m, rng_a);
+            let _ = a.handle_bytes(&m, rng_a);
             moved = true;
         }
         if !moved {
@@ -110,21 +110,40 @@ pub fn pair(seed: u64) -> Pair {
     }
 }
 
+/// A text content with id `(stream, number)`.
+pub fn text(stream: u64, number: u64, text: &str) -> Content {
+    Content::Text {
+        id: MessageId { stream, number },
+        expire_secs: 0,
+        text: text.into(),
+    }
+}
+
 impl Pair {
     /// Alice sends `text`, Bob receives it; returns the envelope.
-    pub fn a_to_b(&mut self, text: &str) -> Vec<u8> {
-        let out = self.a.encrypt_text(text, 0, &mut self.rng_a).unwrap();
+    pub fn a_to_b(&mut self, msg: &str) -> Vec<u8> {
+        let content = text(0xa, self.a_count(), msg);
+        let out = self.a.encrypt(&content, 0, &mut self.rng_a).unwrap();
         let got = self.b.decrypt(&out.envelope, &mut self.rng_b).unwrap();
-        assert_eq!(got.content, sans_io_proto::Content::Text(text.into()));
+        assert_eq!(got.content, content);
         out.envelope
     }
 
     /// Bob sends `text`, Alice receives it; returns the envelope.
-    pub fn b_to_a(&mut self, text: &str) -> Vec<u8> {
-        let out = self.b.encrypt_text(text, 0, &mut self.rng_b).unwrap();
+    pub fn b_to_a(&mut self, msg: &str) -> Vec<u8> {
+        let content = text(0xb, self.b_count(), msg);
+        let out = self.b.encrypt(&content, 0, &mut self.rng_b).unwrap();
         let got = self.a.decrypt(&out.envelope, &mut self.rng_a).unwrap();
-        assert_eq!(got.content, sans_io_proto::Content::Text(text.into()));
+        assert_eq!(got.content, content);
         out.envelope
+    }
+
+    fn a_count(&self) -> u64 {
+        self.a.next_seq()
+    }
+
+    fn b_count(&self) -> u64 {
+        self.b.next_seq()
     }
 }
 
