@@ -19,9 +19,7 @@ use zeroize::Zeroizing;
 use crate::crypto::ct::ct_eq;
 use crate::delivery::MessageId;
 use crate::envelope::Envelope;
-use crate::handshake::{
-    Credential, Handshake, HandshakeError, KEM_SECRET_LEN, encapsulate_to,
-};
+use crate::handshake::{Credential, Handshake, HandshakeError, KEM_SECRET_LEN, encapsulate_to};
 use crate::identity::{IdentityKeyPair, PublicIdentity};
 use crate::session::{Content, EncryptError};
 

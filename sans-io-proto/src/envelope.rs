@@ -341,7 +341,9 @@ impl<'a> Envelope<'a> {
         }
         let mut f = Fields { rest: body };
         let decoded = match kind {
-            EnvelopeType::Commit => f.array().map(|commitment| HandshakeBody::Commit { commitment }),
+            EnvelopeType::Commit => f
+                .array()
+                .map(|commitment| HandshakeBody::Commit { commitment }),
             EnvelopeType::Hello => f
                 .array()
                 .zip(f.array())
@@ -378,12 +380,7 @@ impl<'a> Envelope<'a> {
             EnvelopeType::Data => None,
         };
         decoded
-            .map(|body| {
-                Envelope::Handshake(HandshakeMessage {
-                    raw: bytes,
-                    body,
-                })
-            })
+            .map(|body| Envelope::Handshake(HandshakeMessage { raw: bytes, body }))
             .ok_or(bad)
     }
 
@@ -526,7 +523,10 @@ mod tests {
     #[test]
     fn data_sizes() {
         for k in [1usize, 2, MAX_BODY_BUCKETS] {
-            let e = envelope(EnvelopeType::Data, DATA_OVERHEAD - PREFIX_LEN + k * BODY_BUCKET);
+            let e = envelope(
+                EnvelopeType::Data,
+                DATA_OVERHEAD - PREFIX_LEN + k * BODY_BUCKET,
+            );
             let Ok(Envelope::Data(d)) = Envelope::decode(&e) else {
                 panic!("{k}")
             };
@@ -548,8 +548,14 @@ mod tests {
 
     #[test]
     fn short_and_foreign_versions_are_typed_errors() {
-        assert_eq!(Envelope::decode(&[]), Err(EnvelopeError::TooShort { len: 0 }));
-        assert_eq!(Envelope::decode(&[2]), Err(EnvelopeError::TooShort { len: 1 }));
+        assert_eq!(
+            Envelope::decode(&[]),
+            Err(EnvelopeError::TooShort { len: 0 })
+        );
+        assert_eq!(
+            Envelope::decode(&[2]),
+            Err(EnvelopeError::TooShort { len: 1 })
+        );
         assert_eq!(
             Envelope::decode(&[1, 0x01, 0, 0]),
             Err(EnvelopeError::UnsupportedVersion(1))

@@ -48,8 +48,8 @@
 
 pub mod client;
 pub mod crypto;
-pub mod deniability;
 pub mod delivery;
+pub mod deniability;
 pub mod envelope;
 mod etm;
 pub mod frame;

@@ -465,10 +465,14 @@ impl<R: CryptoRngCore> Client<R> {
             _ => None,
         };
         let parked = self.parked.as_ref().map(|p| p.last_used + RESUME_WINDOW);
-        [Some(self.next_ping).filter(|_| self.connected), peer, parked]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            Some(self.next_ping).filter(|_| self.connected),
+            peer,
+            parked,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     // ---- internals: plumbing ------------------------------------------------------------------
@@ -629,7 +633,8 @@ impl<R: CryptoRngCore> Client<R> {
             Ok(envelope) => envelope,
             Err(e) => {
                 let error = HandshakeError::from(e);
-                if let (HandshakeError::PeerVersion(_), Peer::Handshaking(_)) = (&error, &self.peer) {
+                if let (HandshakeError::PeerVersion(_), Peer::Handshaking(_)) = (&error, &self.peer)
+                {
                     self.handshake_failed(error, now);
                 } else {
                     self.event(Event::Rejected {
@@ -778,8 +783,7 @@ impl<R: CryptoRngCore> Client<R> {
             Content::Profile(name) => self.event(Event::PeerName { from: peer, name }),
             Content::Resume(_) | Content::ResumeOk(_) => {}
             reliable => {
-                let Some((id, stored)) = crate::delivery::stored_of(reliable, sent_at_ms)
-                else {
+                let Some((id, stored)) = crate::delivery::stored_of(reliable, sent_at_ms) else {
                     return;
                 };
                 let own = self.identity.fingerprint();
@@ -822,7 +826,8 @@ impl<R: CryptoRngCore> Client<R> {
         if self.acks.is_empty() {
             return;
         }
-        let approved = matches!(&self.peer, Peer::Secure(s) | Peer::Resuming { secure: s, .. } if s.approved);
+        let approved =
+            matches!(&self.peer, Peer::Secure(s) | Peer::Resuming { secure: s, .. } if s.approved);
         let acks = core::mem::take(&mut self.acks);
         if !approved {
             return;

@@ -103,7 +103,11 @@ impl Conversation {
     }
 
     /// Changes the timer here and queues the change for the peer (§7.7).
-    pub fn queue_timer(&mut self, expire_secs: u32, sent_at_ms: u64) -> Result<MessageId, OutboxError> {
+    pub fn queue_timer(
+        &mut self,
+        expire_secs: u32,
+        sent_at_ms: u64,
+    ) -> Result<MessageId, OutboxError> {
         if expire_secs > MAX_EXPIRE_SECS {
             return Err(ContentError::TimerTooLong(expire_secs).into());
         }

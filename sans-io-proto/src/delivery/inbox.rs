@@ -52,11 +52,15 @@ impl Inbox {
         if id.stream != self.stream {
             // Rule 1: a new stream; what the old one held will never see its gaps filled.
             let old = self.stream;
-            shown.extend(
-                core::mem::take(&mut self.held)
-                    .into_values()
-                    .map(|s| (MessageId { stream: old, number: s.number }, s)),
-            );
+            shown.extend(core::mem::take(&mut self.held).into_values().map(|s| {
+                (
+                    MessageId {
+                        stream: old,
+                        number: s.number,
+                    },
+                    s,
+                )
+            }));
             self.held_bytes = 0;
             self.stream = id.stream;
             self.next = 1;
@@ -72,7 +76,13 @@ impl Inbox {
             self.next += 1;
             while let Some(s) = self.held.remove(&self.next) {
                 self.held_bytes -= s.entry.size();
-                shown.push((MessageId { stream: id.stream, number: self.next }, s));
+                shown.push((
+                    MessageId {
+                        stream: id.stream,
+                        number: self.next,
+                    },
+                    s,
+                ));
                 self.next += 1;
             }
             return Outcome { ack: true, shown };

@@ -13,10 +13,10 @@ mod timer;
 
 use std::time::Duration;
 
-pub use conversation::{Conversation, Received};
 pub(crate) use conversation::stored_of;
-pub use id::{MESSAGE_ID_LEN, MessageId};
+pub use conversation::{Conversation, Received};
 pub(crate) use id::new_stream;
+pub use id::{MESSAGE_ID_LEN, MessageId};
 pub use inbox::Inbox;
 pub use outbox::{OutEntry, Outbox, OutboxError};
 pub use state::StateError;
@@ -97,3 +97,6 @@ pub struct Stored {
     /// What it is.
     pub entry: Entry,
 }
+
+#[cfg(test)]
+mod tests;

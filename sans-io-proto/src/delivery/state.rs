@@ -119,7 +119,8 @@ fn read_entry(r: &mut Reader<'_>) -> Result<Stored, StateError> {
             }
             let mut v = [0u8; 8];
             v.copy_from_slice(&content[..8]);
-            let expire_secs = u32::from_be_bytes([content[8], content[9], content[10], content[11]]);
+            let expire_secs =
+                u32::from_be_bytes([content[8], content[9], content[10], content[11]]);
             if expire_secs > MAX_EXPIRE_SECS {
                 return Err(StateError::Invalid("timer entry"));
             }
@@ -199,7 +200,10 @@ impl Conversation {
         let mut bytes_out = 0usize;
         for _ in 0..n_out {
             let s = read_entry(&mut r)?;
-            if s.number <= last || s.number >= next_number || matches!(s.entry, Entry::Unknown { .. }) {
+            if s.number <= last
+                || s.number >= next_number
+                || matches!(s.entry, Entry::Unknown { .. })
+            {
                 return Err(StateError::Invalid("outbox order"));
             }
             bytes_out += s.entry.size();

@@ -49,10 +49,21 @@ mod tests {
 
     #[test]
     fn concurrent_changes_settle_the_same_way_on_both_sides() {
-        let (a, b) = (Fingerprint::from_bytes([1; 32]), Fingerprint::from_bytes([2; 32]));
+        let (a, b) = (
+            Fingerprint::from_bytes([1; 32]),
+            Fingerprint::from_bytes([2; 32]),
+        );
         // Both set version 1 at the same time: a's view of b's change, and b's view of a's.
-        let a_view = TimerSetting { expire_secs: 30, version: 1, source: TimerSource::Own };
-        let b_view = TimerSetting { expire_secs: 300, version: 1, source: TimerSource::Own };
+        let a_view = TimerSetting {
+            expire_secs: 30,
+            version: 1,
+            source: TimerSource::Own,
+        };
+        let b_view = TimerSetting {
+            expire_secs: 300,
+            version: 1,
+            source: TimerSource::Own,
+        };
         assert!(a_view.peer_wins(1, &a, &b), "b's change wins at a");
         assert!(!b_view.peer_wins(1, &b, &a), "b keeps its own change");
         assert!(a_view.peer_wins(2, &b, &a), "a newer version always wins");

@@ -29,7 +29,12 @@ pub(crate) fn commitment(hello: &[u8]) -> [u8; 32] {
 }
 
 /// `hello_hash = H("e2e-chat v2 hello" || Commit_I || Commit_R || Hello_I || Hello_R)` (§5.3).
-pub(crate) fn hello_hash(commit_i: &[u8], commit_r: &[u8], hello_i: &[u8], hello_r: &[u8]) -> [u8; 32] {
+pub(crate) fn hello_hash(
+    commit_i: &[u8],
+    commit_r: &[u8],
+    hello_i: &[u8],
+    hello_r: &[u8],
+) -> [u8; 32] {
     hash(labels::HELLO, &[commit_i, commit_r, hello_i, hello_r])
 }
 

@@ -20,14 +20,21 @@ pub(crate) fn encode_hello(nonce: &[u8; NONCE_LEN], eph_pub: &[u8; DH_LEN]) -> V
 }
 
 /// A message made of `attempt` and then sealed boxes and tags, in order (§5.5–5.9).
-pub(crate) fn encode_parts(kind: EnvelopeType, attempt: &[u8; ATTEMPT_LEN], parts: &[&[u8]]) -> Vec<u8> {
+pub(crate) fn encode_parts(
+    kind: EnvelopeType,
+    attempt: &[u8; ATTEMPT_LEN],
+    parts: &[&[u8]],
+) -> Vec<u8> {
     let len = ATTEMPT_LEN + parts.iter().map(|p| p.len()).sum::<usize>();
     let mut out = envelope::start(kind, len);
     out.extend_from_slice(attempt);
     for part in parts {
         out.extend_from_slice(part);
     }
-    debug_assert_eq!(Some(out.len() - envelope::PREFIX_LEN), kind.handshake_body_len());
+    debug_assert_eq!(
+        Some(out.len() - envelope::PREFIX_LEN),
+        kind.handshake_body_len()
+    );
     out
 }
 
@@ -38,7 +45,10 @@ pub(crate) fn encode_init_confirm(attempt: &[u8; ATTEMPT_LEN], mac: &[u8; TAG_LE
 
 /// The first 306 bytes of RespAuth: prefix, attempt and the sealed encapsulation (§5.7); the
 /// confirmation MAC over the transcript that includes them is appended afterwards.
-pub(crate) fn encode_parts_prefix(attempt: &[u8; ATTEMPT_LEN], kem_box: &(Vec<u8>, [u8; 32])) -> Vec<u8> {
+pub(crate) fn encode_parts_prefix(
+    attempt: &[u8; ATTEMPT_LEN],
+    kem_box: &(Vec<u8>, [u8; 32]),
+) -> Vec<u8> {
     let mut out = envelope::start(
         EnvelopeType::RespAuth,
         ATTEMPT_LEN + kem_box.0.len() + 2 * TAG_LEN,

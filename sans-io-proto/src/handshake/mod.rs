@@ -36,7 +36,9 @@ use crate::envelope::{
     KEM_PT_LEN, NONCE_LEN, RESP_AUTH_TRANSCRIBED, Sealed,
 };
 use crate::etm::CipherKeys;
-use crate::identity::{IdentityKeyPair, KeyVisual, PUBLIC_KEY_LEN, PublicIdentity, ShortAuthString};
+use crate::identity::{
+    IdentityKeyPair, KeyVisual, PUBLIC_KEY_LEN, PublicIdentity, ShortAuthString,
+};
 use crate::labels;
 use crate::ratchet::{DoubleRatchet, InitialKeys};
 use crate::session::Session;
@@ -81,7 +83,9 @@ struct RespSent {
 #[derive(Clone)]
 enum Stage {
     AwaitCommit,
-    AwaitHello { peer_commit: Vec<u8> },
+    AwaitHello {
+        peer_commit: Vec<u8>,
+    },
     /// Initiator.
     AwaitRespIdentity(Box<Agreed>),
     /// Responder, its identity sent.
@@ -367,9 +371,9 @@ impl<C: Credential> Handshake<C> {
                 HandshakeBody::RespIdentity { id_box, .. } => {
                     self.on_resp_identity(m.raw(), id_box, rng)
                 }
-                HandshakeBody::InitAuth { kem_box, id_box, .. } => {
-                    self.on_init_auth(m.raw(), kem_box, id_box, rng)
-                }
+                HandshakeBody::InitAuth {
+                    kem_box, id_box, ..
+                } => self.on_init_auth(m.raw(), kem_box, id_box, rng),
                 HandshakeBody::RespAuth {
                     kem_box, confirm, ..
                 } => self.on_resp_auth(m.raw(), kem_box, confirm, rng),
@@ -491,12 +495,13 @@ impl<C: Credential> Handshake<C> {
             Role::Initiator => Stage::AwaitRespIdentity(agreed),
             Role::Responder => {
                 // §5.5: the responder shows its identity first, sealed under keys from `dh`.
-                let own = self.sealed_identity(&agreed.hiding.resp_identity, labels::RESP_IDENTITY, &attempt);
-                let msg = messages::encode_parts(
-                    EnvelopeType::RespIdentity,
+                let own = self.sealed_identity(
+                    &agreed.hiding.resp_identity,
+                    labels::RESP_IDENTITY,
                     &attempt,
-                    &[&own.0, &own.1],
                 );
+                let msg =
+                    messages::encode_parts(EnvelopeType::RespIdentity, &attempt, &[&own.0, &own.1]);
                 self.outbox.push_back(msg.clone());
                 self.identity_revealed = true;
                 Stage::AwaitInitAuth(agreed, msg)
@@ -514,7 +519,9 @@ impl<C: Credential> Handshake<C> {
         rng: &mut impl CryptoRngCore,
     ) -> Result<(), HandshakeError> {
         let Stage::AwaitRespIdentity(agreed) = &self.stage else {
-            return Err(HandshakeError::UnexpectedMessage(EnvelopeType::RespIdentity));
+            return Err(HandshakeError::UnexpectedMessage(
+                EnvelopeType::RespIdentity,
+            ));
         };
         let peer = open_identity(
             &agreed.hiding.resp_identity,
@@ -529,8 +536,14 @@ impl<C: Credential> Handshake<C> {
         // that need k_I, so only that identity's holder can read it.
         let label = key_schedule::kem_label(Role::Initiator, &agreed.hello_hash);
         let (k_i, kem_i) = self.credential.encapsulate(&peer, &label, rng)?;
-        let kem_box = seal_kem(&agreed.hiding.init_kem, labels::INIT_KEM, &agreed.attempt, &kem_i)?;
-        let init_id = key_schedule::init_identity_keys(&agreed.hello_hash, agreed.dh.as_bytes(), &k_i);
+        let kem_box = seal_kem(
+            &agreed.hiding.init_kem,
+            labels::INIT_KEM,
+            &agreed.attempt,
+            &kem_i,
+        )?;
+        let init_id =
+            key_schedule::init_identity_keys(&agreed.hello_hash, agreed.dh.as_bytes(), &k_i);
         let id_box = self.sealed_identity(&init_id, labels::INIT_IDENTITY, &agreed.attempt);
         let msg = messages::encode_parts(
             EnvelopeType::InitAuth,
@@ -545,9 +558,12 @@ impl<C: Credential> Handshake<C> {
             k_i,
             own_init_auth: msg,
         });
-        let Stage::AwaitRespIdentity(agreed) = core::mem::replace(&mut self.stage, Stage::AwaitCommit)
+        let Stage::AwaitRespIdentity(agreed) =
+            core::mem::replace(&mut self.stage, Stage::AwaitCommit)
         else {
-            return Err(HandshakeError::UnexpectedMessage(EnvelopeType::RespIdentity));
+            return Err(HandshakeError::UnexpectedMessage(
+                EnvelopeType::RespIdentity,
+            ));
         };
         self.stage = Stage::AwaitRespAuth(agreed, sent);
         Ok(())
@@ -565,10 +581,16 @@ impl<C: Credential> Handshake<C> {
         let Stage::AwaitInitAuth(agreed, own_resp_identity) = &self.stage else {
             return Err(HandshakeError::UnexpectedMessage(EnvelopeType::InitAuth));
         };
-        let kem_i = open(&agreed.hiding.init_kem, labels::INIT_KEM, &agreed.attempt, kem_box)?;
+        let kem_i = open(
+            &agreed.hiding.init_kem,
+            labels::INIT_KEM,
+            &agreed.attempt,
+            kem_box,
+        )?;
         let label = key_schedule::kem_label(Role::Initiator, &agreed.hello_hash);
         let k_i = self.credential.decapsulate(&kem_i, &label, rng)?;
-        let init_id = key_schedule::init_identity_keys(&agreed.hello_hash, agreed.dh.as_bytes(), &k_i);
+        let init_id =
+            key_schedule::init_identity_keys(&agreed.hello_hash, agreed.dh.as_bytes(), &k_i);
         let peer = open_identity(&init_id, labels::INIT_IDENTITY, &agreed.attempt, id_box)?;
         if peer == *self.credential.public() {
             return Err(HandshakeError::Reflection);
@@ -576,7 +598,12 @@ impl<C: Credential> Handshake<C> {
         // §5.7: encapsulate k_R to the initiator, then confirm the transcript so far.
         let label = key_schedule::kem_label(Role::Responder, &agreed.hello_hash);
         let (k_r, kem_r) = self.credential.encapsulate(&peer, &label, rng)?;
-        let kem_box = seal_kem(&agreed.hiding.resp_kem, labels::RESP_KEM, &agreed.attempt, &kem_r)?;
+        let kem_box = seal_kem(
+            &agreed.hiding.resp_kem,
+            labels::RESP_KEM,
+            &agreed.attempt,
+            &kem_r,
+        )?;
         let mut msg = messages::encode_parts_prefix(&agreed.attempt, &kem_box);
         let th = self.transcript(agreed, own_resp_identity, raw, &msg);
         let keys = SessionKeys::derive(&th, agreed.dh.as_bytes(), &k_i, &k_r);
@@ -588,7 +615,8 @@ impl<C: Credential> Handshake<C> {
             th,
             keys,
         });
-        let Stage::AwaitInitAuth(agreed, _) = core::mem::replace(&mut self.stage, Stage::AwaitCommit)
+        let Stage::AwaitInitAuth(agreed, _) =
+            core::mem::replace(&mut self.stage, Stage::AwaitCommit)
         else {
             return Err(HandshakeError::UnexpectedMessage(EnvelopeType::InitAuth));
         };
@@ -608,7 +636,12 @@ impl<C: Credential> Handshake<C> {
         let Stage::AwaitRespAuth(agreed, sent) = &self.stage else {
             return Err(HandshakeError::UnexpectedMessage(EnvelopeType::RespAuth));
         };
-        let kem_r = open(&agreed.hiding.resp_kem, labels::RESP_KEM, &agreed.attempt, kem_box)?;
+        let kem_r = open(
+            &agreed.hiding.resp_kem,
+            labels::RESP_KEM,
+            &agreed.attempt,
+            kem_box,
+        )?;
         let label = key_schedule::kem_label(Role::Responder, &agreed.hello_hash);
         let k_r = self.credential.decapsulate(&kem_r, &label, rng)?;
         let th = self.transcript(
@@ -653,7 +686,13 @@ impl<C: Credential> Handshake<C> {
     // ---- helpers ----------------------------------------------------------------------------------
 
     /// `TH` of §5.8 from the agreed values and the three later messages (in wire order).
-    fn transcript(&self, agreed: &Agreed, resp_identity: &[u8], init_auth: &[u8], resp_auth_head: &[u8]) -> [u8; 32] {
+    fn transcript(
+        &self,
+        agreed: &Agreed,
+        resp_identity: &[u8],
+        init_auth: &[u8],
+        resp_auth_head: &[u8],
+    ) -> [u8; 32] {
         let (commit_i, commit_r) = agreed
             .role
             .order(self.own_commit.as_slice(), agreed.peer_commit.as_slice());
@@ -672,7 +711,12 @@ impl<C: Credential> Handshake<C> {
     }
 
     /// Our identity sealed for the peer: `seal(keys, label, attempt, ik_pub || 0^12)` (§5.4).
-    fn sealed_identity(&self, keys: &CipherKeys, label: &[u8], attempt: &[u8; ATTEMPT_LEN]) -> (Vec<u8>, [u8; 32]) {
+    fn sealed_identity(
+        &self,
+        keys: &CipherKeys,
+        label: &[u8],
+        attempt: &[u8; ATTEMPT_LEN],
+    ) -> (Vec<u8>, [u8; 32]) {
         let mut pt = vec![0u8; IDENTITY_PT_LEN];
         pt[..PUBLIC_KEY_LEN].copy_from_slice(self.credential.public().as_bytes());
         seal(keys, label, attempt, pt)
@@ -730,7 +774,12 @@ impl<C: Credential> core::fmt::Debug for Handshake<C> {
 }
 
 /// §5.4 `seal`: encrypts `pt` in place and returns `(ct, tag)`.
-fn seal(keys: &CipherKeys, label: &[u8], attempt: &[u8; ATTEMPT_LEN], pt: Vec<u8>) -> (Vec<u8>, [u8; 32]) {
+fn seal(
+    keys: &CipherKeys,
+    label: &[u8],
+    attempt: &[u8; ATTEMPT_LEN],
+    pt: Vec<u8>,
+) -> (Vec<u8>, [u8; 32]) {
     let mut ct = pt;
     // Callers pass 272- or 256-byte buffers: whole AES blocks, so IGE cannot refuse them.
     let sealed = keys.encrypt(&mut ct);
@@ -747,7 +796,9 @@ fn seal_kem(
     kem: &[u8],
 ) -> Result<(Vec<u8>, [u8; 32]), HandshakeError> {
     if kem.len() != KEM_PT_LEN {
-        return Err(HandshakeError::BadKey("RSA ciphertext has the wrong length".into()));
+        return Err(HandshakeError::BadKey(
+            "RSA ciphertext has the wrong length".into(),
+        ));
     }
     Ok(seal(keys, label, attempt, kem.to_vec()))
 }
@@ -778,7 +829,9 @@ fn open_identity(
     let pt = open(keys, label, attempt, sealed)?;
     let (key_bytes, padding) = pt.split_at(PUBLIC_KEY_LEN);
     if padding.iter().any(|&b| b != 0) {
-        return Err(HandshakeError::BadKey("identity padding is not zero".into()));
+        return Err(HandshakeError::BadKey(
+            "identity padding is not zero".into(),
+        ));
     }
     PublicIdentity::from_bytes(key_bytes).map_err(|e| HandshakeError::BadKey(e.to_string()))
 }

@@ -25,7 +25,9 @@ impl ShortAuthString {
 
     /// The 48 bits as an integer (most significant bit first).
     pub fn value(&self) -> u64 {
-        self.bytes.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b))
+        self.bytes
+            .iter()
+            .fold(0u64, |acc, &b| (acc << 8) | u64::from(b))
     }
 
     /// The eight emoji: 6-bit indices, most significant first, into [`EMOJI_TABLE`].

@@ -9,7 +9,9 @@ use rand_core::CryptoRngCore;
 use zeroize::Zeroizing;
 
 use crate::crypto::dh::{DhPrivateKey, DhPublicKey};
-use crate::envelope::{self, BODY_BUCKET, DATA_OVERHEAD, DataMessage, EnvelopeType, HEADER_NONCE_LEN, MAX_BODY_BUCKETS};
+use crate::envelope::{
+    self, BODY_BUCKET, DATA_OVERHEAD, DataMessage, EnvelopeType, HEADER_NONCE_LEN, MAX_BODY_BUCKETS,
+};
 use crate::etm::CipherKeys;
 use crate::labels;
 
@@ -141,10 +143,17 @@ enum Found {
 
 /// Whether the header tag, which covers the whole envelope, verifies under `header keys(hk, hn)`:
 /// one HKDF and one HMAC, the whole cost of a candidate (§6.4).
-fn header_keys_if_authentic(hk: &HeaderKey, msg: &DataMessage<'_>, ad: &[u8]) -> Option<CipherKeys> {
+fn header_keys_if_authentic(
+    hk: &HeaderKey,
+    msg: &DataMessage<'_>,
+    ad: &[u8],
+) -> Option<CipherKeys> {
     let keys = hk.cipher_keys(msg.hn);
-    keys.verify(&[labels::HEADER_MAC, ad, msg.header_covered()], msg.header_tag)
-        .then_some(keys)
+    keys.verify(
+        &[labels::HEADER_MAC, ad, msg.header_covered()],
+        msg.header_tag,
+    )
+    .then_some(keys)
 }
 
 impl DoubleRatchet {
@@ -257,7 +266,8 @@ impl DoubleRatchet {
         ad: &[u8],
         rng: &mut impl CryptoRngCore,
     ) -> Result<Zeroizing<Vec<u8>>, RatchetError> {
-        let mut candidates: Vec<(Found, HeaderKey)> = Vec::with_capacity(super::MAX_SKIPPED_CHAINS + 2);
+        let mut candidates: Vec<(Found, HeaderKey)> =
+            Vec::with_capacity(super::MAX_SKIPPED_CHAINS + 2);
         for hk in self.skipped.header_keys() {
             candidates.push((Found::Skipped, hk.clone()));
         }
@@ -272,7 +282,8 @@ impl DoubleRatchet {
             return Err(RatchetError::Undecryptable);
         };
         // Authentic from here on: the peer produced this envelope (or it is a replay of one).
-        let header = Header::decrypt(&hkeys, msg.header_ct).map_err(|_| RatchetError::InvalidHeader)?;
+        let header =
+            Header::decrypt(&hkeys, msg.header_ct).map_err(|_| RatchetError::InvalidHeader)?;
         match found {
             Found::Skipped => {
                 if let Some(mk) = self.skipped.get(&hk, header.n) {

@@ -45,7 +45,11 @@ impl Header {
 
     /// Encrypts the header under `header keys(hk, hn)`; returns the ciphertext and the key set whose
     /// MAC key later signs the whole envelope.
-    pub(crate) fn encrypt(&self, hk: &HeaderKey, hn: &[u8; HEADER_NONCE_LEN]) -> ([u8; HEADER_LEN], CipherKeys) {
+    pub(crate) fn encrypt(
+        &self,
+        hk: &HeaderKey,
+        hn: &[u8; HEADER_NONCE_LEN],
+    ) -> ([u8; HEADER_LEN], CipherKeys) {
         let keys = hk.cipher_keys(hn);
         let mut ct = self.encode();
         // HEADER_LEN is a whole number of blocks, so IGE cannot refuse it.
@@ -55,7 +59,10 @@ impl Header {
     }
 
     /// Decrypts a header whose envelope tag already verified under `keys`.
-    pub(crate) fn decrypt(keys: &CipherKeys, ct: &[u8; HEADER_LEN]) -> Result<Header, InvalidHeader> {
+    pub(crate) fn decrypt(
+        keys: &CipherKeys,
+        ct: &[u8; HEADER_LEN],
+    ) -> Result<Header, InvalidHeader> {
         let mut pt = *ct;
         keys.decrypt(&mut pt).map_err(|_| InvalidHeader)?;
         let header = Header::decode(&pt);

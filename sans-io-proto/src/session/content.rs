@@ -82,7 +82,11 @@ impl core::fmt::Debug for Content {
                 id,
                 expire_secs,
                 text,
-            } => write!(f, "Text({id}, expire {expire_secs} s, {} bytes)", text.len()),
+            } => write!(
+                f,
+                "Text({id}, expire {expire_secs} s, {} bytes)",
+                text.len()
+            ),
             Content::Ack(ids) => write!(f, "Ack({} ids)", ids.len()),
             Content::Profile(p) => write!(f, "Profile({} bytes)", p.len()),
             Content::Timer {
@@ -420,7 +424,11 @@ mod tests {
     fn all_three_bucket_offsets_occur() {
         let mut rng = ChaCha20Rng::seed_from_u64(2);
         let sizes: std::collections::BTreeSet<usize> = (0..200)
-            .map(|_| encode(&Content::Ack(vec![ID]), 1, 0, &mut rng).unwrap().len())
+            .map(|_| {
+                encode(&Content::Ack(vec![ID]), 1, 0, &mut rng)
+                    .unwrap()
+                    .len()
+            })
             .collect();
         assert_eq!(sizes.into_iter().collect::<Vec<_>>(), vec![256, 512, 768]);
     }
@@ -453,9 +461,17 @@ mod tests {
                 len: MAX_TEXT_LEN + 1
             })
         );
-        assert_eq!(encode(&text(""), 1, 0, &mut rng), Err(ContentError::EmptyText));
+        assert_eq!(
+            encode(&text(""), 1, 0, &mut rng),
+            Err(ContentError::EmptyText)
+        );
         assert!(matches!(
-            encode(&Content::Profile("n".repeat(MAX_PROFILE_NAME_LEN + 1)), 1, 0, &mut rng),
+            encode(
+                &Content::Profile("n".repeat(MAX_PROFILE_NAME_LEN + 1)),
+                1,
+                0,
+                &mut rng
+            ),
             Err(ContentError::BadName { .. })
         ));
         assert_eq!(
