@@ -1,11 +1,15 @@
-//! The bodies of the `cargo fuzz` targets (in `fuzz/`), kept here so that `cargo test` can replay
-//! the kept inputs of `vectors/fuzz-regressions/<target>/` through exactly the code the fuzzer ran
-//! (`tests/fuzz_regressions.rs`). Each check takes the raw fuzzer input and panics when an
-//! invariant breaks; a typed error from the code under test is the expected answer to garbage.
+//! The bodies of the `cargo fuzz` targets (in `fuzz/`), kept here so that `cargo test` replays the
+//! kept inputs of `vectors/fuzz-corpus/<target>/` and `vectors/fuzz-regressions/<target>/` through
+//! exactly the code the fuzzer ran (`tests/fuzz_regressions.rs`). Each check takes the raw fuzzer
+//! input and panics when an invariant breaks; a typed error from the code under test is the
+//! expected answer to garbage ("a panic means a bug, never bad input").
 //!
-//! The structured targets (`ratchet_ops`, `relay_core`) decode their operation lists with
-//! `arbitrary::Unstructured::arbitrary_take_rest`, which is what `libfuzzer-sys` does for a typed
-//! `fuzz_target!`, so an input file means the same operations here and under the fuzzer.
+//! Two kinds of input format:
+//! - `ratchet_ops` and `relay_core` decode a list of operations with
+//!   `arbitrary::Unstructured::arbitrary_take_rest` (what `libfuzzer-sys` does for a typed target);
+//! - `handshake_message` and `client_input` read a small byte script ([`Script`]) whose all-zero
+//!   form replays a genuine run: the fuzzer starts from inputs that get past every MAC, and mutates
+//!   from there (drop, repeat, replay, flip a byte, inject garbage, wait, reconnect).
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -14,20 +18,25 @@ use arbitrary::{Arbitrary, Unstructured};
 use quic_relay::core::{ConnId, Limits, RelayCore, RelayOutput};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use sans_io_proto::frame::{Frame, FrameDecoder, RoomName};
+use sans_io_proto::delivery::Conversation;
+use sans_io_proto::envelope::{EnvelopeType, HandshakeBody};
+use sans_io_proto::frame::{FrameDecoder, RoomName};
 use sans_io_proto::{
-    Client, ClientConfig, Content, Event, Handshake, IdentityKeyPair, Output, PublicIdentity,
-    Session, identity_file,
+    Client, ClientConfig, Content, Envelope, Event, Fingerprint, Handshake, IdentityKeyPair,
+    MessageId, MessageState, Output, PublicIdentity, Session, identity_file,
 };
 
+use crate::frames::{self, Downstream, UpstreamDecoder};
 use crate::identities::identities;
 
 /// A fuzz target's check: panics when an invariant breaks.
 pub type Check = fn(&[u8]);
 
 /// Every target by name, in the order `cargo fuzz list` prints them.
-pub const TARGETS: [(&str, Check); 7] = [
+pub const TARGETS: [(&str, Check); 9] = [
     ("client_input", client_input),
+    ("delivery_state", delivery_state),
+    ("envelope_decode", envelope_decode),
     ("frame_decode", frame_decode),
     ("handshake_message", handshake_message),
     ("identity_file", identity_file),
@@ -40,39 +49,127 @@ fn rng(seed: u64) -> ChaCha20Rng {
     ChaCha20Rng::seed_from_u64(seed)
 }
 
-/// Two established sessions (Alice, Bob) between the first two fixed identities, and the
-/// handshake envelopes Alice sent to build them, computed once (a handshake costs milliseconds; the fuzzer
-/// runs thousands of inputs a second).
-pub fn established() -> &'static (Session, Session, Vec<Vec<u8>>) {
-    static S: OnceLock<(Session, Session, Vec<Vec<u8>>)> = OnceLock::new();
-    S.get_or_init(|| {
+/// One fixed instant for everything recorded once and replayed per input.
+fn epoch() -> Instant {
+    static T: OnceLock<Instant> = OnceLock::new();
+    *T.get_or_init(Instant::now)
+}
+
+/// A cursor over a fuzz input: the byte script of `handshake_message` and `client_input`.
+pub struct Script<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Script<'a> {
+    /// A script over `data`.
+    pub fn new(data: &'a [u8]) -> Self {
+        Script { rest: data }
+    }
+
+    /// The next byte (None at the end).
+    pub fn byte(&mut self) -> Option<u8> {
+        let (&b, rest) = self.rest.split_first()?;
+        self.rest = rest;
+        Some(b)
+    }
+
+    /// The next big-endian u16 (missing bytes read as 0).
+    pub fn u16(&mut self) -> u16 {
+        u16::from_be_bytes([self.byte().unwrap_or(0), self.byte().unwrap_or(0)])
+    }
+
+    /// The next `n` bytes (fewer at the end).
+    pub fn bytes(&mut self, n: usize) -> &'a [u8] {
+        let (head, tail) = self.rest.split_at(n.min(self.rest.len()));
+        self.rest = tail;
+        head
+    }
+}
+
+// ---- genuine material, computed once ------------------------------------------------------------
+
+/// A genuine handshake between the first two fixed identities: every state each side went
+/// through (a clone of the handshake and of its RNG before each message it received), the
+/// messages each side received in order, and what the finished sessions agreed on.
+pub struct GenuineHandshake {
+    /// `(side, index of the next message it receives, handshake, its rng)` for every stage before
+    /// the side was established.
+    pub stages: Vec<(usize, usize, Handshake, ChaCha20Rng)>,
+    /// The envelopes each side received, in order.
+    pub incoming: [Vec<Vec<u8>>; 2],
+    /// The two established sessions (side 0, side 1).
+    pub sessions: [Session; 2],
+}
+
+/// The genuine handshake (computed once: it costs RSA and DH operations).
+pub fn genuine_handshake() -> &'static GenuineHandshake {
+    static G: OnceLock<GenuineHandshake> = OnceLock::new();
+    G.get_or_init(|| {
         let ids = identities();
-        let (mut ra, mut rb) = (rng(1), rng(2));
-        let now = Instant::now();
-        let mut a = Handshake::new(&ids[0], &mut ra, now);
-        let mut b = Handshake::new(&ids[1], &mut rb, now);
-        let mut to_bob = Vec::new();
-        while !(a.is_established() && b.is_established()) {
-            while let Some(m) = a.poll_transmit() {
-                b.handle_message(&m, &mut rb)
-                    .expect("genuine handshake message");
-                to_bob.push(m);
+        let mut rngs = [rng(1), rng(2)];
+        let mut hs = [
+            Handshake::new(&ids[0], &mut rngs[0], epoch()),
+            Handshake::new(&ids[1], &mut rngs[1], epoch()),
+        ];
+        let mut incoming: [Vec<Vec<u8>>; 2] = [Vec::new(), Vec::new()];
+        let mut stages = Vec::new();
+        while !(hs[0].is_established() && hs[1].is_established()) {
+            let mut moved = false;
+            for from in 0..2 {
+                let to = 1 - from;
+                while let Some(m) = hs[from].poll_transmit() {
+                    moved = true;
+                    stages.push((to, incoming[to].len(), hs[to].clone(), rngs[to].clone()));
+                    hs[to]
+                        .handle_bytes(&m, &mut rngs[to])
+                        .expect("genuine handshake message");
+                    incoming[to].push(m);
+                }
             }
-            while let Some(m) = b.poll_transmit() {
-                a.handle_message(&m, &mut ra)
-                    .expect("genuine handshake message");
-            }
+            assert!(moved, "the genuine handshake stalled");
         }
-        let a = a.into_session().expect("established");
-        let b = b.into_session().expect("established");
-        (a, b, to_bob)
+        let [a, b] = hs;
+        let sessions = [
+            a.into_session().expect("established"),
+            b.into_session().expect("established"),
+        ];
+        assert!(
+            stages
+                .iter()
+                .all(|(_, _, h, _)| !h.is_established() && h.failure().is_none())
+        );
+        GenuineHandshake {
+            stages,
+            incoming,
+            sessions,
+        }
     })
 }
+
+/// Two established sessions between the first two fixed identities (alice, bob).
+pub fn established() -> (&'static Session, &'static Session) {
+    let g = genuine_handshake();
+    (&g.sessions[0], &g.sessions[1])
+}
+
+fn text(id: u64, s: &str) -> Content {
+    Content::Text {
+        id: MessageId {
+            stream: 7,
+            number: id,
+        },
+        expire_secs: 0,
+        text: s.to_owned(),
+    }
+}
+
+// ---- the checks ---------------------------------------------------------------------------------
 
 /// Relay frames from the network: `Frame::decode` on the raw input, and the stream decoder fed
 /// the same bytes in pieces whose size the first byte picks. A decoded frame re-encodes to bytes
 /// that decode to the same frame.
 pub fn frame_decode(data: &[u8]) {
+    use sans_io_proto::frame::Frame;
     if let Ok((frame, used)) = Frame::decode(data) {
         assert!(
             used <= data.len(),
@@ -93,64 +190,201 @@ pub fn frame_decode(data: &[u8]) {
     }
 }
 
-/// Bob's handshake replayed from the recorded run (same RNG seed, same messages from Alice) and
-/// saved after each of Alice's messages but the last: every stage of a genuine handshake, built
-/// once and cloned per input (each step costs DH and RSA operations, far too slow per input).
-fn handshake_stages() -> &'static [Handshake] {
-    static STAGES: OnceLock<Vec<Handshake>> = OnceLock::new();
-    STAGES.get_or_init(|| {
-        let (_, _, to_bob) = established();
-        let mut rng = rng(2);
-        let mut bob = Handshake::new(&identities()[1], &mut rng, Instant::now());
-        let mut stages = vec![bob.clone()];
-        for m in &to_bob[..to_bob.len() - 1] {
-            bob.handle_message(m, &mut rng)
-                .expect("genuine handshake message");
-            stages.push(bob.clone());
+/// End-to-end envelopes (PROTOCOL.md §4): `Envelope::decode` is total, and a decoded envelope is
+/// exactly its bytes: its raw form is the input, its type byte and size are the ones of §4, and its
+/// typed fields laid end to end after the prefix give back every byte. One byte more or less is
+/// refused (every type has an exact size, Data a whole number of 256-byte buckets).
+pub fn envelope_decode(data: &[u8]) {
+    let Ok(env) = Envelope::decode(data) else {
+        return;
+    };
+    let mut fields: Vec<&[u8]> = vec![&data[..2]];
+    match &env {
+        Envelope::Handshake(m) => {
+            assert_eq!(m.raw(), data, "raw() is not the input");
+            assert_eq!(m.kind().to_byte(), data[1], "type byte");
+            assert_eq!(
+                m.kind().handshake_body_len(),
+                Some(data.len() - 2),
+                "a handshake message of the wrong size decoded"
+            );
+            match *m.body() {
+                HandshakeBody::Commit { commitment } => fields.push(commitment),
+                HandshakeBody::Hello { nonce, eph_pub } => fields.extend([&nonce[..], eph_pub]),
+                HandshakeBody::RespIdentity { attempt, id_box } => {
+                    fields.extend([&attempt[..], id_box.ct, id_box.tag]);
+                }
+                HandshakeBody::InitAuth {
+                    attempt,
+                    kem_box,
+                    id_box,
+                } => fields.extend([&attempt[..], kem_box.ct, kem_box.tag, id_box.ct, id_box.tag]),
+                HandshakeBody::RespAuth {
+                    attempt,
+                    kem_box,
+                    confirm,
+                } => fields.extend([&attempt[..], kem_box.ct, kem_box.tag, confirm]),
+                HandshakeBody::InitConfirm { attempt, mac } => fields.extend([&attempt[..], mac]),
+            }
+            assert_eq!(
+                m.attempt().is_some(),
+                !matches!(m.kind(), EnvelopeType::Commit | EnvelopeType::Hello)
+            );
         }
-        assert!(
-            stages
-                .iter()
-                .all(|s| !s.is_established() && s.failure().is_none())
-        );
-        stages
-    })
-}
-
-/// Handshake envelopes from a peer through an untrusted relay: the first byte picks the stage of
-/// a genuine handshake Bob is in, then every 0xff-separated piece of the rest is handed to him.
-/// Nothing panics, and nothing but Alice's genuine last message (which the fuzzer cannot forge:
-/// it carries a MAC under keys it does not have) could complete the handshake.
-pub fn handshake_message(data: &[u8]) {
-    let stages = handshake_stages();
-    let mut bob = stages[usize::from(data.first().copied().unwrap_or(0)) % stages.len()].clone();
-    let mut rng = rng(8);
-    for piece in data.get(1..).unwrap_or_default().split(|&b| b == 0xff) {
-        let _ = bob.handle_message(piece, &mut rng);
+        Envelope::Data(m) => {
+            assert_eq!(m.raw(), data, "raw() is not the input");
+            assert_eq!(data[1], EnvelopeType::Data.to_byte());
+            assert!(
+                !m.body_ct.is_empty() && m.body_ct.len().is_multiple_of(256),
+                "a Data body that is not whole buckets decoded"
+            );
+            fields.extend([&m.hn[..], m.header_ct, m.body_ct, m.body_tag, m.header_tag]);
+            assert_eq!(m.header_covered(), &data[..data.len() - 32]);
+            assert_eq!(m.body_covered(), &data[..data.len() - 64]);
+        }
     }
+    assert_eq!(
+        fields.concat(),
+        data,
+        "the typed fields do not give back the bytes"
+    );
+    let mut longer = data.to_vec();
+    longer.push(0);
     assert!(
-        !bob.is_established(),
-        "a handshake completed on fuzzed input"
+        Envelope::decode(&longer).is_err(),
+        "one byte more still decodes"
+    );
+    assert!(
+        Envelope::decode(&data[..data.len() - 1]).is_err(),
+        "one byte less still decodes"
     );
 }
 
-/// Data envelopes from the peer: arbitrary bytes into an established session never decrypt, and
-/// the session still works afterwards.
+/// Handshake messages through an untrusted relay, at every stage of a genuine v2 handshake, for
+/// both roles. The first byte picks the stage (side and the messages it received so far; a side's
+/// role follows from the genuine nonces). Then a [`Script`]: `0` the next genuine message, `1` skip
+/// one, `2` the next genuine message with one byte flipped, `3 k` an earlier genuine message again,
+/// `4 n` n raw bytes, `5 n` n raw bytes after a genuine prefix (same type and size), `6 s` time
+/// passes. No panic, and if the handshake completes, it is the genuine one: the same peer identity
+/// and the same short authentication string (nothing forged could complete it).
+pub fn handshake_message(data: &[u8]) {
+    let _ = run_handshake_message(data);
+}
+
+/// [`handshake_message`], returning whether the handshake completed.
+pub fn run_handshake_message(data: &[u8]) -> bool {
+    let g = genuine_handshake();
+    let mut s = Script::new(data);
+    let pick = usize::from(s.byte().unwrap_or(0)) % g.stages.len();
+    let (side, first, hs, rng) = &g.stages[pick];
+    let (mut hs, mut rng) = (hs.clone(), rng.clone());
+    let incoming = &g.incoming[*side];
+    let mut next = *first;
+    let mut forged = false;
+    let mut ops = 0;
+    while let Some(op) = s.byte() {
+        ops += 1;
+        if ops > 64 {
+            break;
+        }
+        let message: Option<Vec<u8>> = match op % 7 {
+            0 => {
+                next += 1;
+                incoming.get(next - 1).cloned()
+            }
+            1 => {
+                next += 1;
+                None
+            }
+            2 => {
+                let pos = usize::from(s.u16());
+                let xor = s.byte().unwrap_or(1).max(1);
+                next += 1;
+                incoming.get(next - 1).map(|m| {
+                    let mut m = m.clone();
+                    let at = pos % m.len();
+                    m[at] ^= xor;
+                    forged = true;
+                    m
+                })
+            }
+            3 => {
+                let k = usize::from(s.byte().unwrap_or(0));
+                (next > 0).then(|| incoming[k % next.min(incoming.len())].clone())
+            }
+            4 => {
+                let n = usize::from(s.u16() % 1024);
+                Some(s.bytes(n).to_vec())
+            }
+            5 => {
+                let k = usize::from(s.byte().unwrap_or(0)) % incoming.len();
+                let mut m = incoming[k].clone();
+                let junk = s.bytes(m.len() - 2);
+                m[2..2 + junk.len()].copy_from_slice(junk);
+                forged |= m != incoming[k];
+                Some(m)
+            }
+            _ => {
+                let secs = u64::from(s.byte().unwrap_or(0));
+                let _ = hs.handle_timeout(epoch() + Duration::from_secs(secs));
+                None
+            }
+        };
+        if let Some(m) = message {
+            let _ = hs.handle_bytes(&m, &mut rng);
+        }
+        if hs.is_established() || hs.failure().is_some() {
+            break;
+        }
+    }
+    if hs.is_established() {
+        let session = hs.into_session().expect("established");
+        let genuine = &g.sessions[*side];
+        assert_eq!(
+            session.peer_identity().fingerprint(),
+            genuine.peer_identity().fingerprint(),
+            "a handshake completed with another identity"
+        );
+        assert_eq!(
+            session.sas().value(),
+            genuine.sas().value(),
+            "a handshake completed with other keys (forged={forged})"
+        );
+        return true;
+    }
+    false
+}
+
+/// Data envelopes from the peer: arbitrary bytes into an established session never decrypt (the
+/// input is taken as is and, to reach past the length checks, also cut to the nearest valid Data
+/// size with the genuine prefix), and the session still works afterwards.
 pub fn session_decrypt(data: &[u8]) {
-    let (alice, bob, _) = established();
+    let (alice, bob) = established();
     let (mut alice, mut bob) = (alice.clone(), bob.clone());
     let mut rng = rng(9);
     assert!(
         bob.decrypt(data, &mut rng).is_err(),
         "forged bytes decrypted"
     );
-    let m = alice
-        .encrypt_text("still works", 0, &mut rng)
-        .expect("encrypt");
+    let n = data
+        .len()
+        .clamp(2 + 16 + 272 + 256 + 64, 2 + 16 + 272 + 254 * 256 + 64);
+    let n = n - (n - (2 + 16 + 272 + 64)) % 256;
+    let mut shaped = vec![0u8; n];
+    shaped[..2].copy_from_slice(&[0x02, 0x10]);
+    let body = data.get(2..).unwrap_or_default();
+    let len = body.len().min(n - 2);
+    shaped[2..2 + len].copy_from_slice(&body[..len]);
+    assert!(
+        bob.decrypt(&shaped, &mut rng).is_err(),
+        "forged Data decrypted"
+    );
+    let content = text(1, "still works");
+    let m = alice.encrypt(&content, 0, &mut rng).expect("encrypt");
     let got = bob
         .decrypt(&m.envelope, &mut rng)
         .expect("session survives forged input");
-    assert_eq!(got.content, Content::Text("still works".into()));
+    assert_eq!(got.content, content);
 }
 
 /// One operation of the `ratchet_ops` target.
@@ -170,7 +404,7 @@ enum RatchetOp {
 
 struct InFlight {
     to_bob: bool,
-    text: String,
+    content: Content,
     envelope: Vec<u8>,
     delivered: bool,
 }
@@ -182,21 +416,24 @@ pub fn ratchet_ops(data: &[u8]) {
     let Ok(ops) = Vec::<RatchetOp>::arbitrary_take_rest(Unstructured::new(data)) else {
         return;
     };
-    let (alice, bob, _) = established();
+    let (alice, bob) = established();
     let (mut alice, mut bob) = (alice.clone(), bob.clone());
     let mut rng = rng(11);
     let mut flight: Vec<InFlight> = Vec::new();
-    let mut counter = 0u32;
+    let mut counter = 0u64;
     for op in ops.into_iter().take(64) {
         match op {
             RatchetOp::Send { from_alice, len } => {
                 counter += 1;
-                let text = format!("{counter}:{}", "x".repeat(usize::from(len)));
+                let content = text(
+                    counter,
+                    &format!("{counter}:{}", "x".repeat(usize::from(len))),
+                );
                 let s = if from_alice { &mut alice } else { &mut bob };
-                let out = s.encrypt_text(&text, 0, &mut rng).expect("encrypt");
+                let out = s.encrypt(&content, 0, &mut rng).expect("encrypt");
                 flight.push(InFlight {
                     to_bob: from_alice,
-                    text,
+                    content,
                     envelope: out.envelope,
                     delivered: false,
                 });
@@ -209,11 +446,7 @@ pub fn ratchet_ops(data: &[u8]) {
                 // wrong or repeated delivery is not.
                 if let Ok(got) = s.decrypt(&m.envelope, &mut rng) {
                     assert!(!m.delivered, "a message was delivered twice");
-                    assert_eq!(
-                        got.content,
-                        Content::Text(m.text.clone()),
-                        "wrong plaintext"
-                    );
+                    assert_eq!(got.content, m.content, "wrong plaintext");
                     m.delivered = true;
                 }
             }
@@ -234,6 +467,19 @@ pub fn ratchet_ops(data: &[u8]) {
             }
             _ => {}
         }
+    }
+}
+
+/// Stored delivery states (PROTOCOL.md §7.10) from a damaged or hostile disk: `Conversation::decode`
+/// is total, and a state that decodes re-encodes to exactly the same bytes (one encoding per state,
+/// so nothing a file holds is silently changed by a restore).
+pub fn delivery_state(data: &[u8]) {
+    if let Ok(conv) = Conversation::decode(data) {
+        assert_eq!(
+            &conv.encode()[..],
+            data,
+            "a stored state re-encodes differently"
+        );
     }
 }
 
@@ -325,10 +571,8 @@ pub fn relay_core(data: &[u8]) {
             _ => {}
         }
         while let Some(out) = core.poll_output() {
-            if let RelayOutput::Send {
-                to,
-                frame: Frame::Payload(_),
-            } = out
+            if let RelayOutput::Send { to, frame } = out
+                && frames::downstream_payload(&frame).is_some()
             {
                 assert!(
                     core.room_of(to).is_some(),
@@ -340,22 +584,337 @@ pub fn relay_core(data: &[u8]) {
     }
 }
 
-/// A hostile relay's byte stream into the sans-IO client, in 97-byte pieces 700 ms apart: no
-/// panic, and no chat message ever comes out of input the relay forged (it holds no keys).
+// ---- client_input -------------------------------------------------------------------------------
+
+/// A genuine session as alice's client saw it: every relay frame that reached her, in order, and
+/// what bob wrote. Both apps approve the first identity they meet (as the desktop app does), bob
+/// writes three texts, alice acknowledges them.
+pub struct GenuineClientRun {
+    /// The relay's frames to alice, each as the bytes of one frame.
+    pub to_alice: Vec<Vec<u8>>,
+    /// Bob's texts.
+    pub texts: Vec<String>,
+}
+
+const ALICE_SEED: u64 = 5;
+const FUZZ_ROOM: &str = "fuzz";
+
+fn fuzz_client(identity: &IdentityKeyPair, name: &str, seed: u64) -> Client<ChaCha20Rng> {
+    let config = ClientConfig {
+        display_name: Some(name.to_owned()),
+        resume: true,
+    };
+    let mut c = Client::new(identity.clone(), config, rng(seed), epoch());
+    c.handle_connected(epoch());
+    c.join(RoomName::new(FUZZ_ROOM).expect("valid room name"));
+    c
+}
+
+/// The recorded genuine run (computed once). A two-seat relay in a few lines: the first joiner
+/// waits, the second pairs them, payloads cross over.
+pub fn genuine_client_run() -> &'static GenuineClientRun {
+    static R: OnceLock<GenuineClientRun> = OnceLock::new();
+    R.get_or_init(|| {
+        let ids = identities();
+        let mut clients = [
+            fuzz_client(&ids[0], "alice", ALICE_SEED),
+            fuzz_client(&ids[1], "bob", 6),
+        ];
+        let mut upstream = [UpstreamDecoder::default(), UpstreamDecoder::default()];
+        let mut seated = [false, false];
+        let mut to_alice = Vec::new();
+        let texts: Vec<String> = (1..=3)
+            .map(|k| format!("genuine text {k} from bob"))
+            .collect();
+        let mut written = false;
+        let send = |to: usize,
+                    frame: &Downstream,
+                    clients: &mut [Client<ChaCha20Rng>; 2],
+                    to_alice: &mut Vec<Vec<u8>>| {
+            let bytes = frames::encode_downstream(frame);
+            if to == 0 {
+                to_alice.push(bytes.clone());
+            }
+            clients[to].handle_input(&bytes, epoch());
+        };
+        for _round in 0..1000 {
+            let mut moved = false;
+            for i in 0..2 {
+                while let Some(out) = clients[i].poll_output() {
+                    moved = true;
+                    match out {
+                        Output::Transmit(bytes) => {
+                            let frames = upstream[i].feed(&bytes).expect("client frames");
+                            for f in frames {
+                                let replies = two_seat_relay(i, &f, &mut seated);
+                                for (to, frame) in replies {
+                                    send(to, &frame, &mut clients, &mut to_alice);
+                                }
+                            }
+                        }
+                        Output::Event(Event::Secure(info)) => {
+                            clients[i].approve(&info.peer.fingerprint(), epoch());
+                            if i == 1 && !written {
+                                written = true;
+                                let to = ids[0].fingerprint();
+                                for t in &texts {
+                                    clients[1].send_text(&to, t, 0, epoch()).expect("queued");
+                                }
+                            }
+                        }
+                        Output::Event(_) | Output::Persist { .. } => {}
+                    }
+                }
+            }
+            if !moved {
+                break;
+            }
+        }
+        let shown = to_alice.len();
+        assert!(
+            shown > 8,
+            "the genuine client run recorded only {shown} frames"
+        );
+        GenuineClientRun { to_alice, texts }
+    })
+}
+
+/// The relay's answer to one client frame in the recorded run: `(to, frame)` pairs.
+fn two_seat_relay(
+    from: usize,
+    frame: &crate::frames::Upstream,
+    seated: &mut [bool; 2],
+) -> Vec<(usize, Downstream)> {
+    use sans_io_proto::frame::Frame;
+    let other = 1 - from;
+    match frame {
+        Frame::Join { room } => {
+            seated[from] = true;
+            let mut out = vec![(
+                from,
+                Frame::Joined {
+                    room: room.clone(),
+                    seat: from as u8,
+                },
+            )];
+            if seated[other] {
+                out.push((from, frames::peer_joined()));
+                out.push((other, frames::peer_joined()));
+            } else {
+                out.push((from, Frame::Waiting));
+            }
+            out
+        }
+        Frame::Payload(p) if seated[other] => {
+            vec![(other, frames::downstream_payload_frame(p.clone()))]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// A hostile relay's byte stream into alice's long-lived client, starting from the genuine run
+/// (the all-zero script replays it exactly: same seeds, same frames). The first byte sets alice's
+/// app: bit 0 approves the first identity met (else it approves nobody), bit 1 approves Mallory's
+/// identity up front. Then a [`Script`]: `0` the next genuine frame, `1` skip one, `2` the next
+/// genuine frame with a byte flipped, `3 k` an earlier genuine frame again, `4 n` n raw bytes,
+/// `5 n` a Payload frame of n raw bytes, `6 s` time passes (s × 250 ms), `7` the connection drops
+/// and comes back, `8` alice writes to bob, `9 k` a genuine frame's payload cut at k.
+///
+/// No panic, and: every message shown is one of bob's texts, shown once, from bob's identity,
+/// while alice's app approved it; a display name is shown only from an approved identity; no
+/// message alice did not write is reported delivered; a session the client treats as approved
+/// is one the app approved.
 pub fn client_input(data: &[u8]) {
+    let _ = run_client_input(data);
+}
+
+/// [`client_input`], returning how many of bob's texts alice showed.
+pub fn run_client_input(data: &[u8]) -> usize {
+    let g = genuine_client_run();
     let ids = identities();
-    let now = Instant::now();
-    let mut client = Client::new(ids[0].clone(), ClientConfig::default(), rng(5), now);
-    client.join(RoomName::new("fuzz").expect("valid room name"));
-    for (i, piece) in data.chunks(97).enumerate() {
-        let t = now + Duration::from_millis(i as u64 * 700);
-        client.handle_input(piece, t);
-        client.handle_timeout(t);
-        while let Some(out) = client.poll_output() {
+    let bob = ids[1].fingerprint();
+    let mallory = ids[2].fingerprint();
+    let mut s = Script::new(data);
+    let mode = s.byte().unwrap_or(0);
+    let approve_first = mode & 1 == 0;
+    let mut first_done = false;
+    let mut alice = fuzz_client(&ids[0], "alice", ALICE_SEED);
+    let mut approved: Vec<Fingerprint> = Vec::new();
+    if mode & 2 != 0 {
+        alice.approve(&mallory, epoch());
+        approved.push(mallory);
+    }
+    let mut now = epoch();
+    let mut next = 0usize;
+    let mut shown: Vec<String> = Vec::new();
+    let mut mine: Vec<MessageId> = Vec::new();
+    let mut ops = 0;
+    loop {
+        // Alice's app handles her outputs: approves as set up, checks what she shows.
+        while let Some(out) = alice.poll_output() {
+            match out {
+                Output::Event(Event::Secure(info)) => {
+                    let fp = info.peer.fingerprint();
+                    if approve_first && !first_done {
+                        first_done = true;
+                        approved.push(fp);
+                        alice.approve(&fp, now);
+                    }
+                }
+                Output::Event(Event::Message { from, text, .. }) => {
+                    assert!(
+                        approved.contains(&from),
+                        "shown from an unapproved identity"
+                    );
+                    assert_eq!(from, bob, "shown from another identity than bob's");
+                    assert!(g.texts.contains(&text), "shown a text bob never wrote");
+                    assert!(!shown.contains(&text), "shown twice");
+                    shown.push(text);
+                }
+                Output::Event(Event::PeerName { from, .. }) => {
+                    assert!(
+                        approved.contains(&from),
+                        "a display name from an unapproved identity"
+                    );
+                }
+                Output::Event(Event::MessageState {
+                    id,
+                    state: MessageState::Delivered,
+                    ..
+                }) => assert!(mine.contains(&id), "delivered a message alice never wrote"),
+                _ => {}
+            }
+        }
+        if let Some((fp, true)) = alice.secure_peer() {
             assert!(
-                !matches!(out, Output::Event(Event::Message { .. })),
-                "a chat message appeared from relay-forged input"
+                approved.contains(&fp),
+                "the client treats an unapproved session as approved"
             );
         }
+        let Some(op) = s.byte() else { break };
+        ops += 1;
+        if ops > 200 {
+            break;
+        }
+        match op % 10 {
+            0 => {
+                if let Some(f) = g.to_alice.get(next) {
+                    alice.handle_input(f, now);
+                }
+                next += 1;
+            }
+            1 => next += 1,
+            2 => {
+                let pos = usize::from(s.u16());
+                let xor = s.byte().unwrap_or(1).max(1);
+                if let Some(f) = g.to_alice.get(next) {
+                    let mut f = f.clone();
+                    // Flip inside the frame body (a broken header only breaks the framing).
+                    let at = 6 + pos % f.len().saturating_sub(6).max(1);
+                    if at < f.len() {
+                        f[at] ^= xor;
+                    }
+                    alice.handle_input(&f, now);
+                }
+                next += 1;
+            }
+            3 => {
+                let k = usize::from(s.byte().unwrap_or(0));
+                if next > 0 {
+                    let f = &g.to_alice[k % next.min(g.to_alice.len())];
+                    alice.handle_input(f, now);
+                }
+            }
+            4 => {
+                let n = usize::from(s.byte().unwrap_or(0));
+                alice.handle_input(s.bytes(n), now);
+            }
+            5 => {
+                let n = usize::from(s.u16() % 2048);
+                let p = s.bytes(n).to_vec();
+                if !p.is_empty() {
+                    let f = frames::downstream_payload_frame(p);
+                    alice.handle_input(&frames::encode_downstream(&f), now);
+                }
+            }
+            6 => {
+                now += Duration::from_millis(250 * u64::from(s.byte().unwrap_or(0)));
+                alice.handle_timeout(now);
+            }
+            7 => {
+                alice.handle_disconnected(now);
+                alice.handle_connected(now);
+            }
+            8 => {
+                if let Ok(id) = alice.send_text(&bob, "from alice", 0, now) {
+                    mine.push(id);
+                }
+            }
+            _ => {
+                let k = usize::from(s.byte().unwrap_or(0)) % g.to_alice.len();
+                let cut = usize::from(s.u16());
+                let full = &g.to_alice[k];
+                if let Ok(frames) = UpstreamDecoder::default().feed(full)
+                    && let Some(p) = frames.first().and_then(frames::upstream_payload)
+                    && !p.is_empty()
+                {
+                    let p = p[..1 + cut % p.len()].to_vec();
+                    let f = frames::downstream_payload_frame(p);
+                    alice.handle_input(&frames::encode_downstream(&f), now);
+                }
+            }
+        }
+        if alice.is_broken() {
+            // The driver closes a connection whose framing broke, and opens a new one.
+            alice.handle_disconnected(now);
+            alice.handle_connected(now);
+        }
     }
+    shown.len()
+}
+
+/// The genuine inputs each structured target starts from, by target name: the all-zero scripts
+/// (the genuine run, played back), one per handshake stage.
+pub fn genuine_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
+    let g = genuine_handshake();
+    let mut out = Vec::new();
+    for (k, (side, first, _, _)) in g.stages.iter().enumerate() {
+        let left = g.incoming[*side].len() - first;
+        let mut input = vec![k as u8];
+        input.extend(std::iter::repeat_n(0u8, left));
+        out.push(("handshake_message", format!("seed-stage-{k}"), input));
+    }
+    let run = genuine_client_run();
+    let mut input = vec![0u8];
+    input.extend(std::iter::repeat_n(0u8, run.to_alice.len()));
+    out.push(("client_input", "seed-genuine-run".to_owned(), input));
+    let (alice, bob) = established();
+    let env = alice
+        .clone()
+        .encrypt(&text(1, "seed"), 0, &mut rng(3))
+        .expect("encrypt")
+        .envelope;
+    out.push(("envelope_decode", "seed-data".to_owned(), env));
+    // Bob's own genuine envelope, reflected back to him: well formed, and must never decrypt.
+    let own = bob
+        .clone()
+        .encrypt(&text(1, "seed"), 0, &mut rng(3))
+        .expect("encrypt")
+        .envelope;
+    out.push(("session_decrypt", "seed-reflected".to_owned(), own));
+    for (k, m) in genuine_handshake().incoming.iter().flatten().enumerate() {
+        out.push(("envelope_decode", format!("seed-handshake-{k}"), m.clone()));
+    }
+    let mut conv = Conversation::new(ids_fp(1), &mut rng(4));
+    let _ = conv.queue_text("kept", 0);
+    out.push((
+        "delivery_state",
+        "seed-state".to_owned(),
+        conv.encode().to_vec(),
+    ));
+    out
+}
+
+fn ids_fp(i: usize) -> Fingerprint {
+    identities()[i].fingerprint()
 }

@@ -1,21 +1,33 @@
-//! The sessions the simulator runs: a random session per seed, a recorded golden session, and a
-//! relay that mounts a full man-in-the-middle attack with its own identity.
+//! The sessions the simulator runs: a random session per seed, the recorded golden session, and the
+//! man-in-the-middle sessions.
+//!
+//! A random session: alice and bob (the pair) enter one room; the seed's [`Plan`] decides the
+//! payload faults, the crashes, relay restarts, connection drops, leaves, newcomers (carol and dave,
+//! who ask for the same room once the pair has met, take seats that free up and meet changed
+//! identities) and a man-in-the-middle window, all before `faults_end`. Each pair user writes 1..=8
+//! messages at random times (and sometimes changes the timer). Then the **settle phase**: faults
+//! off, newcomers gone, five seconds later a user whose client stopped asks again and a user who was
+//! redirected goes back to the room it asked for; after [`SETTLE`] the pair must have delivered
+//! everything (invariant 6).
 
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rand::Rng;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use sans_io_proto::frame::Frame;
-use sans_io_proto::{Client, ClientConfig, Event, IdentityKeyPair, Output};
 
-use crate::faults::{Faults, Profile};
-use crate::identities::identities;
-use crate::world::{Action, ClientStats, World};
+use crate::app::Mutation;
+use crate::faults::{Faults, Plan, Profile};
+use crate::frames;
+use crate::mitm::Mitm;
+use crate::world::{Action, Tally, World, WorldAction};
 
-/// How long a simulated session may run.
-pub const SESSION_LIMIT: Duration = Duration::from_secs(300);
+/// How long the pair has after the faults end (the last restart and reconnect happen at most a few
+/// seconds after) before everything written must have been shown: time to reconnect (≤ 4 s), go
+/// back to the room, resume or fail to resume (5 s), run a key exchange (or wait out one the faults
+/// left hanging: 30 s), flush the outboxes and acknowledge.
+pub const SETTLE: Duration = Duration::from_secs(60);
 
 /// The result of one session.
 #[derive(Debug)]
@@ -26,16 +38,14 @@ pub struct Outcome {
     pub profile: Profile,
     /// Broken invariants: empty means the session passed.
     pub violations: Vec<String>,
-    /// Messages sent / shown exactly once.
-    pub sent: usize,
-    /// Messages shown exactly once.
-    pub delivered: usize,
-    /// Per-client counters.
-    pub stats: Vec<(String, ClientStats)>,
+    /// What happened.
+    pub tally: Tally,
     /// Simulated time taken.
     pub elapsed: Duration,
-    /// Notes (failed key exchanges, closes, ...).
+    /// Notes (failed key exchanges, relay errors, ...).
     pub notes: Vec<String>,
+    /// What every user did and saw (only with `SIM_LOG=1`).
+    pub log: Vec<String>,
 }
 
 impl Outcome {
@@ -45,275 +55,315 @@ impl Outcome {
     }
 }
 
-/// Handshake payloads of an unrelated session (carol and dave), for the relay to substitute.
-fn foreign_payloads() -> Vec<Vec<u8>> {
+/// Payloads of an unrelated session (carol and dave in another room), for the relay to substitute.
+pub fn foreign_payloads() -> &'static [Vec<u8>] {
     static POOL: OnceLock<Vec<Vec<u8>>> = OnceLock::new();
     POOL.get_or_init(|| {
-        let mut w = World::new(0x00f0_7e16, Faults::default(), Vec::new());
+        let mut w = World::new(0x00f0_7e16, Faults::default(), &[]);
         w.trace = Some(Vec::new());
-        let c = w.add_client("carol", 3, "elsewhere", 3);
-        let d = w.add_client("dave", 4, "elsewhere", 3);
-        w.schedule(c, Action::Connect, Duration::ZERO);
-        w.schedule(d, Action::Connect, Duration::from_millis(5));
-        w.run(SESSION_LIMIT);
+        let c = w.add_user("carol", 3, "elsewhere", true);
+        let d = w.add_user("dave", 4, "elsewhere", true);
+        w.schedule(c, Action::Start, Duration::ZERO);
+        w.schedule(d, Action::Start, Duration::from_millis(5));
+        for k in 0..3 {
+            w.schedule(c, Action::Write, Duration::from_millis(2000 + 300 * k));
+            w.schedule(d, Action::Write, Duration::from_millis(2100 + 300 * k));
+        }
+        w.run_until(Duration::from_secs(20));
         w.trace
             .unwrap_or_default()
             .iter()
+            .filter(|line| line.contains(" -> relay "))
             .filter_map(|line| line.rsplit(' ').next())
             .filter_map(|h| hex::decode(h).ok())
-            .filter_map(|bytes| match Frame::decode(&bytes) {
-                Ok((Frame::Payload(p), _)) => Some(p),
-                _ => None,
-            })
+            .flat_map(|bytes| frames::payloads_in(&bytes))
             .collect()
     })
-    .clone()
 }
 
-/// Runs the session of one seed: the seed picks the profile, the identities, the room, how much
-/// everyone says, and every fault.
+/// Runs the session of one seed.
 pub fn run(seed: u64) -> Outcome {
+    run_with(seed, Mutation::None)
+}
+
+/// Runs the session of one seed with a deliberately broken app.
+pub fn run_with(seed: u64, mutation: Mutation) -> Outcome {
     let mut picker = ChaCha20Rng::seed_from_u64(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
     let profile = Profile::pick(&mut picker);
-    let faults = profile.faults(&mut picker);
-    let mut w = World::new(seed, faults, foreign_payloads());
-    let room = format!("room-{}", seed % 97);
-    // Two distinct identities out of the first three (carol and dave are the foreign pool's).
-    let a_id = picker.gen_range(0..3);
-    let b_id = (a_id + picker.gen_range(1..3)) % 3;
-    let a = w.add_client("alice", a_id, &room, picker.gen_range(1..=6));
-    let b = w.add_client("bob", b_id, &room, picker.gen_range(1..=6));
-    w.schedule(
-        a,
-        Action::Connect,
-        Duration::from_millis(picker.gen_range(0..300)),
-    );
-    w.schedule(
-        b,
-        Action::Connect,
-        Duration::from_millis(picker.gen_range(0..800)),
-    );
-    if profile == Profile::Churn {
-        churn(&mut w, &mut picker, &room, [a, b]);
-    }
-    w.run(SESSION_LIMIT);
-    let mut outcome = finish(seed, profile, w);
-    if profile == Profile::Clean {
-        check_liveness(&mut outcome);
-    }
-    outcome
+    let plan = profile.plan(&mut picker);
+    run_plan(seed, profile, &plan, mutation, &mut picker)
 }
 
-/// Crashes, leaves and newcomers.
-fn churn(w: &mut World, picker: &mut ChaCha20Rng, room: &str, pair: [usize; 2]) {
-    for &who in &pair {
-        if picker.gen_bool(w.faults.crash) {
-            w.schedule(
-                who,
-                Action::Crash,
-                Duration::from_millis(picker.gen_range(500..8000)),
-            );
+fn at(picker: &mut ChaCha20Rng, from: Duration, to: Duration) -> Duration {
+    if to <= from {
+        return from;
+    }
+    Duration::from_millis(picker.gen_range(from.as_millis() as u64..to.as_millis() as u64))
+}
+
+/// Runs one session of `plan`.
+pub fn run_plan(
+    seed: u64,
+    profile: Profile,
+    plan: &Plan,
+    mutation: Mutation,
+    picker: &mut ChaCha20Rng,
+) -> Outcome {
+    let mut w = World::new(seed, plan.faults.clone(), foreign_payloads());
+    if std::env::var_os("SIM_LOG").is_some() {
+        w.log = Some(Vec::new());
+    }
+    w.crash_mid_work = plan.mid_work_crash;
+    let room = format!("room-{}", seed % 97);
+    let a = w.add_user("alice", 0, &room, true);
+    let b = w.add_user("bob", 1, &room, true);
+    let end = plan.faults_end;
+    let s = Duration::from_secs;
+    w.schedule(a, Action::Start, at(picker, s(0), s(1)));
+    w.schedule(b, Action::Start, at(picker, s(0), s(2)));
+    for user in [a, b] {
+        for _ in 0..picker.gen_range(1..=8) {
+            let t = at(picker, s(1), end);
+            w.schedule(user, Action::Write, t);
         }
     }
-    if picker.gen_bool(0.5) {
-        let who = pair[picker.gen_range(0..2)];
-        w.schedule(
-            who,
-            Action::Leave,
-            Duration::from_millis(picker.gen_range(500..8000)),
-        );
+    for _ in 0..plan.timer_changes {
+        let user = [a, b][picker.gen_range(0..2)];
+        let t = at(picker, s(2), end);
+        w.schedule(user, Action::SetTimer, t);
     }
-    if picker.gen_bool(0.6) {
-        // A third asks for the same room (redirected), and maybe a fourth pairs with it.
-        let carol = w.add_client("carol", 3, room, picker.gen_range(0..=3));
-        w.schedule(
-            carol,
-            Action::Connect,
-            Duration::from_millis(picker.gen_range(100..3000)),
-        );
-        if picker.gen_bool(0.7) {
-            let dave = w.add_client("dave", 4, room, picker.gen_range(0..=3));
-            w.schedule(
-                dave,
-                Action::Connect,
-                Duration::from_millis(picker.gen_range(100..5000)),
-            );
+    // Churn, all before the faults end (restarts and reconnects follow within 4 s).
+    let churn_end = end.saturating_sub(s(4));
+    for (k, user) in [a, b].into_iter().enumerate() {
+        for _ in 0..plan.crashes[k] {
+            let t = at(picker, s(2), churn_end);
+            w.schedule(user, Action::Crash, t);
         }
+        for _ in 0..plan.link_drops[k] {
+            let t = at(picker, s(2), churn_end);
+            w.schedule(user, Action::DropLink, t);
+        }
+        for _ in 0..plan.leaves[k] {
+            let t = at(picker, s(2), churn_end);
+            w.schedule(user, Action::Leave, t);
+        }
+    }
+    for _ in 0..plan.relay_restarts {
+        let graceful = picker.gen_bool(plan.graceful);
+        let t = at(picker, s(2), churn_end);
+        w.schedule_world(WorldAction::RelayRestart { graceful }, t);
+    }
+    if plan.newcomers > 0 {
+        let carol = w.add_user("carol", 3, &room, false);
+        w.newcomers.push(carol);
+        if plan.newcomers > 1 {
+            let dave = w.add_user("dave", 4, &room, false);
+            w.newcomers.push(dave);
+        }
+        w.newcomers_until = churn_end;
+    }
+    if plan.mitm_window && end > s(25) {
+        let start = at(picker, s(5), end - s(20));
+        let len = at(picker, s(5), s(12));
+        let until = churn_end;
+        let action = WorldAction::MitmStart {
+            len,
+            until,
+            after_meeting: true,
+        };
+        w.schedule_world(action, start);
+    }
+    w.set_mutation(mutation);
+    w.schedule_world(WorldAction::FaultsEnd, end);
+    w.schedule_world(WorldAction::Settle, end + s(5));
+
+    w.run_until(end + SETTLE);
+    // Writes that waited for a contact (the pair met late) get their own settle time.
+    let last_write = w
+        .ledger
+        .writes()
+        .iter()
+        .filter(|x| x.writer.is_some())
+        .map(|x| x.at)
+        .max()
+        .unwrap_or_default();
+    if last_write + SETTLE > w.elapsed() {
+        w.run_until(last_write + SETTLE);
+    }
+    settle_checks(&mut w, [a, b]);
+    finish(seed, profile, w)
+}
+
+/// Invariant 6 for the pair, once settled.
+fn settle_checks(w: &mut World, [a, b]: [usize; 2]) {
+    if w.halted {
+        return;
+    }
+    let fa = w.users[a].app.fp;
+    let fb = w.users[b].app.fp;
+    if w.users[a].app.disk.contact != Some(fb) || w.users[b].app.disk.contact != Some(fa) {
+        w.ledger.violation(format!(
+            "settled, but the pair are not each other's contacts ({:?}, {:?})",
+            w.users[a]
+                .app
+                .disk
+                .contact
+                .map(|f| f.to_hex()[..8].to_owned()),
+            w.users[b]
+                .app
+                .disk
+                .contact
+                .map(|f| f.to_hex()[..8].to_owned())
+        ));
+        return;
+    }
+    let mut timers = Vec::new();
+    for (x, y) in [(a, b), (b, a)] {
+        let (fx, fy) = (w.users[x].app.fp, w.users[y].app.fp);
+        let (nx, ny) = (w.users[x].name.clone(), w.users[y].name.clone());
+        let Some(cy) = w.client(y) else {
+            w.ledger
+                .violation(format!("settled, but {ny}'s app is not running"));
+            return;
+        };
+        let conv_y = cy.conversation(&fx).cloned();
+        let next = conv_y.as_ref().map_or(1, |c| c.inbox().next());
+        if conv_y.as_ref().is_some_and(|c| c.inbox().held() > 0) {
+            w.ledger.violation(format!(
+                "settled, but {ny} still holds messages beyond a gap"
+            ));
+        }
+        let checked = w.ledger.check_settled((x, &nx, &fx), (y, &ny, &fy), next);
+        w.tally.settled_checked += checked as u64;
+        let conv_x = w.client(x).and_then(|c| c.conversation(&fy)).cloned();
+        if conv_x.as_ref().is_some_and(|c| !c.outbox().is_empty()) {
+            let left = conv_x.as_ref().map_or(0, |c| c.outbox().len());
+            w.ledger.violation(format!(
+                "settled, but {left} messages of {nx} still wait for an Ack from {ny}"
+            ));
+        }
+        timers.push(conv_x.map(|c| (c.timer().expire_secs, c.timer().version)));
+    }
+    if let [Some(x), Some(y)] = timers[..]
+        && x != y
+    {
+        w.ledger
+            .violation(format!("settled, but the timers differ: {x:?} and {y:?}"));
     }
 }
 
 fn finish(seed: u64, profile: Profile, w: World) -> Outcome {
+    let elapsed = w.elapsed();
+    let mut violations = w.ledger.violations;
+    if w.ledger.more_violations > 0 {
+        violations.push(format!("... and {} more", w.ledger.more_violations));
+    }
     Outcome {
         seed,
         profile,
-        sent: w.ledger.sent_count(),
-        delivered: w.ledger.delivered_once(),
-        stats: w
-            .clients
-            .iter()
-            .map(|c| (c.name.clone(), c.stats.clone()))
-            .collect(),
-        elapsed: w.elapsed(),
-        notes: w.ledger.notes.clone(),
-        violations: w.ledger.violations,
+        violations,
+        tally: w.tally,
+        elapsed,
+        notes: w.ledger.notes,
+        log: w.log.unwrap_or_default(),
     }
 }
 
-/// On a perfect network with an honest relay, everything must work: both sides secure once, no
-/// failure, no refused payload, every message shown once and acknowledged.
-fn check_liveness(o: &mut Outcome) {
-    for (name, s) in &o.stats {
-        if s.secure != 1 || s.handshake_failures != 0 || s.rejected != 0 {
-            o.violations.push(format!("clean run: {name} {s:?}"));
-        }
-    }
-    if o.delivered != o.sent {
-        o.violations.push(format!(
-            "clean run: {} of {} messages delivered",
-            o.delivered, o.sent
-        ));
-    }
-    let sent: u32 = o.stats.iter().map(|(_, s)| s.received).sum();
-    let acked: u32 = o.stats.iter().map(|(_, s)| s.acked).sum();
-    if acked != sent {
-        o.violations
-            .push(format!("clean run: {acked} receipts for {sent} messages"));
-    }
-}
-
-/// A fault-free session recorded frame by frame (the simulator's golden transcript).
+/// A fault-free session recorded frame by frame (the simulator's golden transcript): alice and bob
+/// meet, write two messages each, bob's connection drops, alice writes while he is away, he comes
+/// back and the session resumes.
 pub fn golden_session() -> Vec<String> {
-    let mut w = World::new(7, Faults::default(), Vec::new());
+    let mut w = World::new(7, Faults::default(), &[]);
     w.trace = Some(Vec::new());
-    let a = w.add_client("alice", 0, "golden", 2);
-    let b = w.add_client("bob", 1, "golden", 2);
-    w.schedule(a, Action::Connect, Duration::ZERO);
-    w.schedule(b, Action::Connect, Duration::from_millis(50));
-    w.run(SESSION_LIMIT);
-    assert!(w.ledger.violations.is_empty(), "{:?}", w.ledger.violations);
+    let a = w.add_user("alice", 0, "golden", true);
+    let b = w.add_user("bob", 1, "golden", true);
+    let ms = Duration::from_millis;
+    w.schedule(a, Action::Start, Duration::ZERO);
+    w.schedule(b, Action::Start, ms(50));
+    w.schedule(a, Action::Write, ms(2000));
+    w.schedule(b, Action::Write, ms(2500));
+    w.schedule(a, Action::Write, ms(3000));
+    w.schedule(b, Action::Write, ms(3500));
+    w.schedule(b, Action::DropLink, ms(5000));
+    w.schedule(a, Action::Write, ms(5500));
+    w.run_until(ms(15_000));
+    settle_checks(&mut w, [a, b]);
+    let violations = &w.ledger.violations;
+    assert!(violations.is_empty(), "{violations:?}");
+    assert_eq!(
+        (w.tally.resumed, w.tally.key_exchanges, w.tally.shown),
+        (2, 2, 5),
+        "the golden session did not go as described"
+    );
     w.trace.unwrap_or_default()
 }
 
-/// A relay that puts Mallory between the two victims: it seats them normally but answers each
-/// one's handshake with a client of its own (Mallory's identity), and re-encrypts messages
-/// between the two sessions. Nothing in the protocol can stop this when the two people have never
-/// compared anything; what must hold is that their safety numbers then differ.
-pub struct Mitm {
-    victims: [usize; 2],
-    mallory: [Client<ChaCha20Rng>; 2],
-    /// Messages Mallory read and passed on.
-    pub read: Vec<String>,
-}
-
-impl Mitm {
-    /// Mallory against `victims`, with her identity.
-    pub fn new(victims: [usize; 2], now: Instant) -> Mitm {
-        let id = Self::identity_static().clone();
-        let make = |seed| {
-            Client::new(
-                id.clone(),
-                ClientConfig::default(),
-                ChaCha20Rng::seed_from_u64(seed),
-                now,
-            )
-        };
-        Mitm {
-            victims,
-            mallory: [make(1001), make(1002)],
-            read: Vec::new(),
+/// The man-in-the-middle session. Phase 1 (20 s): an honest relay; alice and bob meet and talk
+/// (unless `first_meeting`, when Mallory is there from the start). Phase 2 (30 s): the relay
+/// restarts and puts Mallory in the middle; everyone writes. Phase 3: the relay restarts honest
+/// and the pair settles.
+///
+/// Returns the outcome, what Mallory read, and the short authentication strings each victim saw in
+/// its sessions with her.
+pub fn mitm_session(
+    seed: u64,
+    first_meeting: bool,
+    mutation: Mutation,
+) -> (Outcome, Vec<String>, [Vec<u64>; 2]) {
+    let mut w = World::new(seed, Faults::default(), &[]);
+    w.faults_on = false;
+    w.mitm_forwards = first_meeting;
+    let a = w.add_user("alice", 0, "target", true);
+    let b = w.add_user("bob", 1, "target", true);
+    w.set_mutation(mutation);
+    let s = Duration::from_secs;
+    let ms = Duration::from_millis;
+    let forever = WorldAction::MitmStart {
+        len: Duration::ZERO,
+        until: Duration::MAX,
+        after_meeting: !first_meeting,
+    };
+    if first_meeting {
+        w.schedule_world(forever, Duration::ZERO);
+    }
+    w.schedule(a, Action::Start, ms(10));
+    w.schedule(b, Action::Start, ms(40));
+    for k in 0..2 {
+        w.schedule(a, Action::Write, s(3) + ms(700 * k));
+        w.schedule(b, Action::Write, s(4) + ms(700 * k));
+    }
+    if !first_meeting {
+        w.schedule_world(forever, s(20));
+        for k in 0..3 {
+            w.schedule(a, Action::Write, s(26) + ms(900 * k));
+            w.schedule(b, Action::Write, s(27) + ms(900 * k));
         }
+        w.schedule_world(WorldAction::MitmEnd, s(50));
     }
-
-    fn identity_static() -> &'static IdentityKeyPair {
-        &identities()[2]
-    }
-
-    /// Mallory's identity.
-    pub fn identity(&self) -> &'static IdentityKeyPair {
-        Self::identity_static()
-    }
-
-    /// Whether client `i` is one of the victims.
-    pub fn intercepts(&self, i: usize) -> bool {
-        self.victims.contains(&i)
-    }
-
-    fn side(&self, victim: usize) -> usize {
-        usize::from(self.victims[1] == victim)
-    }
-
-    /// The victim was paired: Mallory's client facing it starts a handshake.
-    pub fn peer_joined(&mut self, victim: usize, now: Instant) -> Vec<(usize, Vec<u8>)> {
-        let side = self.side(victim);
-        self.mallory[side].handle_frame(Frame::PeerJoined, now);
-        self.drain(now)
-    }
-
-    /// A payload from a victim reaches Mallory's client facing it.
-    pub fn from_victim(
-        &mut self,
-        victim: usize,
-        payload: &[u8],
-        now: Instant,
-    ) -> Vec<(usize, Vec<u8>)> {
-        let side = self.side(victim);
-        self.mallory[side].handle_frame(Frame::Payload(payload.to_vec()), now);
-        self.drain(now)
-    }
-
-    /// Collects what Mallory's clients send (to their victims) and forwards what they read.
-    fn drain(&mut self, now: Instant) -> Vec<(usize, Vec<u8>)> {
-        let mut out = Vec::new();
-        loop {
-            let mut moved = false;
-            for side in 0..2 {
-                while let Some(o) = self.mallory[side].poll_output() {
-                    moved = true;
-                    match o {
-                        Output::Transmit(bytes) => {
-                            if let Ok((Frame::Payload(p), _)) = Frame::decode(&bytes) {
-                                out.push((self.victims[side], p));
-                            }
-                        }
-                        Output::Event(Event::Message { text, .. }) => {
-                            self.read.push(text.clone());
-                            let _ = self.mallory[1 - side].send_text(&text, 0);
-                        }
-                        Output::Event(_) => {}
-                    }
+    let mut sas: [Vec<u64>; 2] = [Vec::new(), Vec::new()];
+    let mut read = Vec::new();
+    // Run in small slices to watch the victims' sessions with Mallory.
+    let horizon = if first_meeting { s(40) } else { s(50) };
+    while w.elapsed() < horizon {
+        let next = w.elapsed() + ms(100);
+        w.run_until(next);
+        if let Some(m) = w.mallory() {
+            read.clone_from(&m.read);
+            for (k, &v) in [a, b].iter().enumerate() {
+                if let Some(c) = w.client(v)
+                    && let Some(session) = c.session()
+                    && session.peer_identity().fingerprint() == Mitm::fingerprint()
+                    && !sas[k].contains(&session.sas().value())
+                {
+                    sas[k].push(session.sas().value());
                 }
             }
-            if !moved {
-                break;
-            }
         }
-        let _ = now;
-        out
     }
-}
-
-/// The MITM session: both victims end up "secure" with Mallory, who reads everything; their
-/// safety numbers differ, so comparing them exposes her.
-pub fn mitm_session(seed: u64) -> (Outcome, Vec<String>) {
-    let mut w = World::new(seed, Faults::default(), Vec::new());
-    let a = w.add_client("alice", 0, "target", 3);
-    let b = w.add_client("bob", 1, "target", 3);
-    w.mitm = Some(Mitm::new([a, b], Instant::now()));
-    w.schedule(a, Action::Connect, Duration::ZERO);
-    w.schedule(b, Action::Connect, Duration::from_millis(30));
-    w.run(SESSION_LIMIT);
-    let read = w.mitm.as_ref().map(|m| m.read.clone()).unwrap_or_default();
-    let safety: Vec<_> = w
-        .clients
-        .iter()
-        .map(|c| c.secure.as_ref().map(|s| s.safety_number.clone()))
-        .collect();
-    let mut outcome = finish(seed, Profile::Malicious, w);
-    match (&safety[0], &safety[1]) {
-        (Some(x), Some(y)) if x != y => {}
-        other => outcome
-            .violations
-            .push(format!("MITM not visible in the safety numbers: {other:?}")),
+    if !first_meeting {
+        w.run_until(s(50) + SETTLE);
+        settle_checks(&mut w, [a, b]);
     }
-    (outcome, read)
+    let outcome = finish(seed, Profile::Malicious, w);
+    (outcome, read, sas)
 }

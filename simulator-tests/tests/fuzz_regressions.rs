@@ -83,16 +83,17 @@ fn kept_fuzz_inputs_keep_every_invariant() {
     eprintln!("replayed {crashes} former crash inputs and {corpus} corpus inputs");
 }
 
-/// The checks are not vacuous: each one panics on an input that breaks its invariant.
+/// The checks are not vacuous: each one that can be handed a breaking input panics on it.
 #[test]
 fn checks_catch_a_broken_invariant() {
     use simulator_tests::fuzz_checks::{established, session_decrypt};
     // A genuine envelope is not "forged bytes": the session_decrypt check must reject it.
-    let (alice, _, _) = established();
+    let (alice, _) = established();
     let mut alice = alice.clone();
     let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(3);
+    let content = sans_io_proto::Content::Profile("genuine".into());
     let genuine = alice
-        .encrypt_text("genuine", 0, &mut rng)
+        .encrypt(&content, 0, &mut rng)
         .expect("encrypt")
         .envelope;
     let outcome = std::panic::catch_unwind(|| session_decrypt(&genuine));
@@ -102,13 +103,67 @@ fn checks_catch_a_broken_invariant() {
     );
 }
 
-/// The genuine seeds kept in the corpus are what they claim to be, so the fuzzer (and this replay)
-/// start from inputs that reach past every MAC: a sealed identity file (3 PBKDF2 iterations, the
-/// fuzz check's passphrase) that opens to the key the private-key seed encodes, and a public-key
-/// seed matching it. This doubles as a golden vector of the identity file format (PROTOCOL.md §8).
+/// The genuine seeds are what they claim to be, so the fuzzer (and this replay) start from inputs
+/// that reach past every MAC:
+/// - every all-zero handshake script completes its handshake, and the all-zero client script shows
+///   all of bob's texts (a flipped byte in them does not);
+/// - the corpus holds the current genuine seeds (`WRITE_FUZZ_SEEDS=1` rewrites them after a protocol
+///   change);
+/// - a sealed identity file (3 PBKDF2 iterations, the fuzz check's passphrase) opens to the key the
+///   private-key seed encodes, and the public-key seed matches it: a golden vector of the identity
+///   file format (PROTOCOL.md §9).
 #[test]
 fn genuine_seeds_are_accepted() {
     use sans_io_proto::{IdentityKeyPair, PublicIdentity, identity_file};
+    use simulator_tests::fuzz_checks::{genuine_seeds, run_client_input, run_handshake_message};
+
+    let seeds = genuine_seeds();
+    let write = std::env::var_os("WRITE_FUZZ_SEEDS").is_some();
+    for (target, name, input) in &seeds {
+        let path = vectors().join("fuzz-corpus").join(target).join(name);
+        if write {
+            std::fs::create_dir_all(path.parent().expect("dir")).expect("corpus dir");
+            std::fs::write(&path, input).expect("seed written");
+        }
+        let kept = std::fs::read(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (run with WRITE_FUZZ_SEEDS=1)", path.display()));
+        assert_eq!(
+            &kept,
+            input,
+            "{}: stale genuine seed (WRITE_FUZZ_SEEDS=1)",
+            path.display()
+        );
+        match *target {
+            "handshake_message" => {
+                assert!(run_handshake_message(input), "{name} does not complete");
+                let mut bent = input.clone();
+                bent[1] = 2; // the next genuine message with a byte flipped
+                assert!(
+                    !run_handshake_message(&bent),
+                    "{name} completes with a flipped byte"
+                );
+            }
+            "client_input" => {
+                assert_eq!(
+                    run_client_input(input),
+                    3,
+                    "{name} does not show bob's texts"
+                );
+                let mut refuse = input.clone();
+                refuse[0] = 1; // alice's app approves nobody
+                assert_eq!(run_client_input(&refuse), 0, "shown without approval");
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        seeds
+            .iter()
+            .filter(|(t, _, _)| *t == "handshake_message")
+            .count()
+            >= 6
+    );
+
     let dir = vectors().join("fuzz-corpus/identity_file");
     let read = |name: &str| std::fs::read(dir.join(name)).expect("seed file");
     let opened = identity_file::open(&read("seed-sealed-file"), "passphrase").expect("opens");
