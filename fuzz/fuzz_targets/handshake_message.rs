@@ -1,4 +1,4 @@
-//! Handshake envelopes from a peer, through an untrusted relay, at every stage of a handshake.
+//! Handshake envelopes through an untrusted relay, at every stage of a genuine handshake, both roles.
 //! The check itself, and what it asserts, is `simulator_tests::fuzz_checks::handshake_message`, shared with the
 //! regression replay that `cargo test` runs (`simulator-tests/tests/fuzz_regressions.rs`).
 #![no_main]

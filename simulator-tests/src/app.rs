@@ -39,6 +39,11 @@ pub enum Mutation {
     SkipPersist,
     /// Restores nothing after a crash (starts with an empty delivery state).
     NoRestore,
+    /// Stores its message history apart from the delivery state, and the process dies once right
+    /// after storing a state that shows a message, before the message reached the history: the
+    /// stored state counts it as shown, the user never saw it. (The specified app writes both in
+    /// one transaction, so no crash falls between a `Persist` and the events that follow it.)
+    SeparateHistory,
 }
 
 /// What the app keeps on disk across crashes.
@@ -101,6 +106,10 @@ pub struct App {
     /// The defect in force.
     pub mutation: Mutation,
     persist_parity: bool,
+    /// Whether the last output handled was a `Persist` (for [`Mutation::SeparateHistory`]).
+    pub after_persist: bool,
+    /// Whether the [`Mutation::SeparateHistory`] crash happened.
+    pub history_crashed: bool,
 }
 
 impl App {
@@ -120,6 +129,8 @@ impl App {
             pending_writes: Vec::new(),
             mutation: Mutation::None,
             persist_parity: false,
+            after_persist: false,
+            history_crashed: false,
         }
     }
 

@@ -367,3 +367,45 @@ pub fn mitm_session(
     let outcome = finish(seed, Profile::Malicious, w);
     (outcome, read, sas)
 }
+
+/// A connection drops and the user reconnects (after 1 s) before the relay noticed the old
+/// connection died (after 5 s, the keep-alive detection time): the relay still holds the user's
+/// old seat, so the new connection is redirected to `name-2`, and when the old seat is freed the
+/// peer waits alone in `name`. Nobody moves (the apps are hands-off); after `wait`, are they
+/// together again, and was everything delivered?
+pub fn early_reconnect(seed: u64, wait: Duration) -> (Outcome, bool) {
+    reconnect(seed, wait, 5000)
+}
+
+/// The same with the relay noticing the dead connection after 500 ms, before the reconnect.
+pub fn early_reconnect_noticed(seed: u64, wait: Duration) -> (Outcome, bool) {
+    reconnect(seed, wait, 500)
+}
+
+fn reconnect(seed: u64, wait: Duration, notice_ms: u64) -> (Outcome, bool) {
+    let mut w = World::new(seed, Faults::default(), &[]);
+    w.faults_on = false;
+    w.notice_after = notice_ms..notice_ms + 1;
+    w.reconnect_after = 1000..1001;
+    let a = w.add_user("alice", 0, "early", true);
+    let b = w.add_user("bob", 1, "early", true);
+    let s = Duration::from_secs;
+    w.schedule(a, Action::Start, Duration::ZERO);
+    w.schedule(b, Action::Start, Duration::from_millis(30));
+    w.schedule(a, Action::Write, s(2));
+    w.schedule(b, Action::DropLink, s(5));
+    w.schedule(a, Action::Write, s(8));
+    w.run_until(s(5) + wait);
+    settle_checks(&mut w, [a, b]);
+    let together = w.users[a]
+        .app
+        .client
+        .as_ref()
+        .and_then(|c| c.room().cloned())
+        == w.users[b]
+            .app
+            .client
+            .as_ref()
+            .and_then(|c| c.room().cloned());
+    (finish(seed, Profile::Churn, w), together)
+}

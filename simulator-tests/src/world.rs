@@ -302,6 +302,11 @@ pub struct World {
     pub halted: bool,
     /// Whether the wire tap decrypts every payload (else only possible breaches).
     pub tap_all: bool,
+    /// How long (ms) the relay takes to notice a dead connection. By default shorter than any
+    /// reconnect, so that a reconnecting user finds its old seat free.
+    pub notice_after: std::ops::Range<u64>,
+    /// How long (ms) after a drop or a crash the user's app connects again.
+    pub reconnect_after: std::ops::Range<u64>,
 }
 
 /// The safety number of two identities, computed once per pair (it costs 10,400 SHA-256).
@@ -366,6 +371,8 @@ impl World {
             last_step_at: Duration::ZERO,
             halted: false,
             tap_all: seed.is_multiple_of(4),
+            notice_after: 0..1000,
+            reconnect_after: 1500..4000,
         }
     }
 
@@ -620,7 +627,7 @@ impl World {
                     c.handle_disconnected(now);
                 }
                 self.relay_notices_later(link);
-                let after = self.ms(1500..4000);
+                let after = self.ms(self.reconnect_after.clone());
                 self.schedule(i, Action::Connect, after);
                 self.drain(i);
             }
@@ -786,12 +793,12 @@ impl World {
         if let Some(link) = self.users[i].link.take() {
             self.relay_notices_later(link);
         }
-        let after = self.ms(1500..4000);
+        let after = self.ms(self.reconnect_after.clone());
         self.schedule(i, Action::Start, after);
     }
 
     fn relay_notices_later(&mut self, link: Link) {
-        let after = self.ms(0..1000);
+        let after = self.ms(self.notice_after.clone());
         self.push(self.now + after, What::RelayNotices { link });
     }
 
@@ -919,7 +926,14 @@ impl World {
                 break;
             };
             let boundary = matches!(out, Output::Transmit(_) | Output::Persist { .. });
-            if self.users[i].app.crash_point(boundary) {
+            let app = &mut self.users[i].app;
+            let history_crash = app.mutation == Mutation::SeparateHistory
+                && app.after_persist
+                && !app.history_crashed
+                && matches!(out, Output::Event(Event::Message { .. }));
+            app.history_crashed |= history_crash;
+            app.after_persist = matches!(out, Output::Persist { .. });
+            if history_crash || app.crash_point(boundary) {
                 let name = self.users[i].name.clone();
                 self.log(|| format!("{name} crashes in the middle of work"));
                 self.crash(i, true);

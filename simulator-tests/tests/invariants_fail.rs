@@ -59,8 +59,12 @@ fn an_app_that_never_approves_is_caught_by_eventual_delivery() {
 fn losing_stored_state_is_caught() {
     // Dropping every other Persist, or restoring nothing after a crash, makes a restarted client
     // show a message again, skip one, or never deliver one.
-    for mutation in [Mutation::SkipPersist, Mutation::NoRestore] {
-        let outcomes: Vec<Outcome> = (0..6).map(|s| crashing(s, mutation)).collect();
+    for mutation in [
+        Mutation::SkipPersist,
+        Mutation::NoRestore,
+        Mutation::SeparateHistory,
+    ] {
+        let outcomes: Vec<Outcome> = (0..12).map(|s| crashing(s, mutation)).collect();
         let bad = outcomes.iter().filter(|o| !o.passed()).count();
         for o in &outcomes {
             eprintln!("{mutation:?} seed {}: {:?}", o.seed, o.violations.first());
