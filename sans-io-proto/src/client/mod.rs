@@ -26,7 +26,7 @@ use rand_core::CryptoRngCore;
 pub use event::{Event, Output, SecureInfo};
 
 use crate::envelope;
-use crate::frame::{Frame, FrameDecoder, RoomName};
+use crate::frame::{ClientFrame, FrameDecoder, RelayFrame, RoomName};
 use crate::handshake::{Handshake, HandshakeError};
 use crate::identity::IdentityKeyPair;
 use crate::session::{Content, EncryptError, Session};
@@ -75,7 +75,7 @@ pub struct Client<R> {
     identity: IdentityKeyPair,
     config: ClientConfig,
     rng: R,
-    decoder: FrameDecoder,
+    decoder: FrameDecoder<RelayFrame>,
     room: Option<RoomName>,
     seat: Option<u8>,
     peer: Peer,
@@ -150,7 +150,7 @@ impl<R: CryptoRngCore> Client<R> {
     /// Asks the relay for a seat in `room`.
     pub fn join(&mut self, room: RoomName) {
         self.retries = 0;
-        self.transmit(&Frame::Join { room });
+        self.transmit(&ClientFrame::Join { room });
     }
 
     /// Gives up our seat (the session, if any, is destroyed).
@@ -158,7 +158,7 @@ impl<R: CryptoRngCore> Client<R> {
         self.peer = Peer::None;
         self.room = None;
         self.seat = None;
-        self.transmit(&Frame::Leave);
+        self.transmit(&ClientFrame::Leave);
     }
 
     /// Encrypts and queues a text message; returns its sequence number (what
@@ -168,7 +168,7 @@ impl<R: CryptoRngCore> Client<R> {
             return Err(SendError::NotSecure);
         };
         let out = session.encrypt(&Content::Text(text.to_owned()), sent_at_ms, &mut self.rng)?;
-        self.transmit(&Frame::Payload(out.envelope));
+        self.transmit(&ClientFrame::Payload(out.envelope));
         Ok(out.seq)
     }
 
@@ -197,29 +197,26 @@ impl<R: CryptoRngCore> Client<R> {
     }
 
     /// One decoded frame from the relay.
-    pub fn handle_frame(&mut self, frame: Frame, now: Instant) {
+    pub fn handle_frame(&mut self, frame: RelayFrame, now: Instant) {
         match frame {
-            Frame::Joined { room, seat } => {
+            RelayFrame::Joined { room, seat } => {
                 self.room = Some(room.clone());
                 self.seat = Some(seat);
                 self.event(Event::Joined { room, seat });
             }
-            Frame::Redirected { from, to } => self.event(Event::Redirected { from, to }),
-            Frame::Waiting => {
+            RelayFrame::Redirected { from, to } => self.event(Event::Redirected { from, to }),
+            RelayFrame::Waiting => {
                 self.peer = Peer::None;
                 self.event(Event::WaitingForPeer);
             }
-            Frame::PeerJoined => self.start_handshake(now),
-            Frame::PeerLeft => {
+            RelayFrame::PeerJoined => self.start_handshake(now),
+            RelayFrame::PeerLeft => {
                 self.peer = Peer::None;
                 self.event(Event::PeerLeft);
             }
-            Frame::Payload(bytes) => self.handle_payload(&bytes, now),
-            Frame::Ping(nonce) => self.transmit(&Frame::Pong(nonce)),
-            Frame::Pong(_) => {}
-            Frame::Error { code, message } => self.event(Event::RelayError { code, message }),
-            // Client-to-relay frames coming back: the relay is confused or hostile; ignore them.
-            Frame::Join { .. } | Frame::Leave => {}
+            RelayFrame::Payload(bytes) => self.handle_payload(&bytes, now),
+            RelayFrame::Pong(_) => {}
+            RelayFrame::Error { code, message } => self.event(Event::RelayError { code, message }),
         }
     }
 
@@ -227,7 +224,7 @@ impl<R: CryptoRngCore> Client<R> {
     pub fn handle_timeout(&mut self, now: Instant) {
         if now >= self.next_ping {
             self.ping_nonce = self.ping_nonce.wrapping_add(1);
-            self.transmit(&Frame::Ping(self.ping_nonce));
+            self.transmit(&ClientFrame::Ping(self.ping_nonce));
             self.next_ping = now + KEEPALIVE_INTERVAL;
         }
         match &mut self.peer {
@@ -241,8 +238,8 @@ impl<R: CryptoRngCore> Client<R> {
                 if let Some(room) = self.room.clone() {
                     // Leave and rejoin: the relay tells the peer, and both restart from
                     // PeerJoined with fresh values (PROTOCOL.md §5.8).
-                    self.transmit(&Frame::Leave);
-                    self.transmit(&Frame::Join { room });
+                    self.transmit(&ClientFrame::Leave);
+                    self.transmit(&ClientFrame::Join { room });
                 }
             }
             _ => {}
@@ -270,7 +267,7 @@ impl<R: CryptoRngCore> Client<R> {
 
     // ---- internals ----------------------------------------------------------------------------
 
-    fn transmit(&mut self, frame: &Frame) {
+    fn transmit(&mut self, frame: &ClientFrame) {
         self.outputs.push_back(Output::Transmit(frame.to_bytes()));
     }
 
@@ -289,7 +286,7 @@ impl<R: CryptoRngCore> Client<R> {
         let mut frames = Vec::new();
         if let Peer::Handshaking(hs) = &mut self.peer {
             while let Some(envelope) = hs.poll_transmit() {
-                frames.push(Frame::Payload(envelope));
+                frames.push(ClientFrame::Payload(envelope));
             }
         }
         for frame in &frames {
@@ -393,7 +390,7 @@ impl<R: CryptoRngCore> Client<R> {
             return;
         };
         if let Ok(out) = session.encrypt(content, 0, &mut self.rng) {
-            self.transmit(&Frame::Payload(out.envelope));
+            self.transmit(&ClientFrame::Payload(out.envelope));
         }
     }
 
