@@ -3,9 +3,11 @@
 //!
 //! - **Disk**: every `Output::Persist` is stored as it comes out, in output order (the latest state
 //!   per peer wins), and a restarted process restores every stored state before anything else
-//!   (`Client::restore_conversation`). The app keeps its message history in the same write as the
-//!   delivery state that comes right before the messages, so a crash never falls between a `Persist`
-//!   and the `Message` events that follow it (see [`App::crash_point`]).
+//!   (`Client::restore_conversation`).
+//! - **History** (on disk too): a shown message is recorded by its id, then confirmed to the client
+//!   (`Client::confirm_shown`). After a restart the client shows again what was stored as shown but
+//!   never confirmed, and the app drops what its history already holds (PROTOCOL.md §7.5). A crash
+//!   can therefore strike between any two outputs ([`App::crash_point`]).
 //! - **Trust store** (also on disk): the identity first met in the user's room. The app approves an
 //!   identity (`Client::approve`) when it is that known contact, or when it is the first identity
 //!   met in the room; a **changed** identity is never approved (the desktop client waits for the
@@ -39,11 +41,9 @@ pub enum Mutation {
     SkipPersist,
     /// Restores nothing after a crash (starts with an empty delivery state).
     NoRestore,
-    /// Stores its message history apart from the delivery state, and the process dies once right
-    /// after storing a state that shows a message, before the message reached the history: the
-    /// stored state counts it as shown, the user never saw it. (The specified app writes both in
-    /// one transaction, so no crash falls between a `Persist` and the events that follow it.)
-    SeparateHistory,
+    /// Does not look into its history before showing: a message shown again after a restart (it was
+    /// shown, but not confirmed before the crash) appears twice.
+    NoDedupe,
 }
 
 /// What the app keeps on disk across crashes.
@@ -55,6 +55,8 @@ pub struct Disk {
     pub contact: Option<Fingerprint>,
     /// How many `Persist` outputs were stored.
     pub writes: u64,
+    /// The message history: every message shown (and recorded), by sender and id.
+    pub history: BTreeSet<(Fingerprint, MessageId)>,
 }
 
 /// How the trust store classifies an identity (the desktop client's `Trust`).
@@ -97,7 +99,7 @@ pub struct App {
     pub instances: u64,
     /// Identities the app approved in the running process.
     pub approved_here: BTreeSet<Fingerprint>,
-    /// Crash after this many more `Transmit`/`Persist` outputs (a crash in the middle of work).
+    /// Crash after this many more outputs (a crash in the middle of work).
     pub crash_in: Option<u32>,
     /// The client stopped by itself (suspended, or failed without retrying): waits for the user.
     pub stuck: bool,
@@ -106,10 +108,11 @@ pub struct App {
     /// The defect in force.
     pub mutation: Mutation,
     persist_parity: bool,
-    /// Whether the last output handled was a `Persist` (for [`Mutation::SeparateHistory`]).
-    pub after_persist: bool,
-    /// Whether the [`Mutation::SeparateHistory`] crash happened.
-    pub history_crashed: bool,
+    /// Crash once right before recording a shown message, and once right after recording one
+    /// (before the client stored the confirmation): a fault the plans inject.
+    pub crash_before_recording: bool,
+    /// See [`Self::crash_before_recording`].
+    pub crash_after_recording: bool,
 }
 
 impl App {
@@ -129,8 +132,8 @@ impl App {
             pending_writes: Vec::new(),
             mutation: Mutation::None,
             persist_parity: false,
-            after_persist: false,
-            history_crashed: false,
+            crash_before_recording: false,
+            crash_after_recording: false,
         }
     }
 
@@ -188,13 +191,9 @@ impl App {
         true
     }
 
-    /// Whether the process must die before handling the next output (of this kind): counts down
-    /// on `Transmit` and `Persist` outputs only, so the events that follow a `Persist` are handled
-    /// with it (the app stores its history in the same write).
-    pub fn crash_point(&mut self, is_transmit_or_persist: bool) -> bool {
-        if !is_transmit_or_persist {
-            return false;
-        }
+    /// Whether the process must die before handling the next output (any output: a crash between
+    /// a `Persist` and the message it shows is what `confirm_shown` is for).
+    pub fn crash_point(&mut self) -> bool {
         match &mut self.crash_in {
             Some(0) => true,
             Some(k) => {

@@ -143,6 +143,9 @@ pub struct Plan {
     pub mitm_window: bool,
     /// Disappearing-timer changes (by either pair user).
     pub timer_changes: u32,
+    /// Each pair user's process dies once right before recording a message it shows, and once
+    /// right after (before the confirmation is stored).
+    pub crash_before_recording: bool,
 }
 
 impl Plan {
@@ -157,6 +160,7 @@ impl Plan {
         self.leaves = [count(2), count(2)];
         self.newcomers = count(2);
         self.mid_work_crash = 0.5;
+        self.crash_before_recording = rng.gen_bool(0.3 * scale);
         self.graceful = 0.5;
         self.faults.delay = rng.gen_range(0.0..0.05);
     }

@@ -1,19 +1,18 @@
 //! Every place the simulator touches the relay framing (PROTOCOL.md §3), and nowhere else.
 //!
-//! Today one `Frame` type serves both directions. When it splits into `ClientFrame` (client →
-//! relay) and `RelayFrame` (relay → client), the two aliases below change and the functions of this
-//! module follow; the rest of the simulator only names [`Upstream`] and [`Downstream`].
+//! Frames are typed by direction (`ClientFrame` from a client, `RelayFrame` from the relay); the rest
+//! of the simulator only names [`Upstream`] and [`Downstream`] and the helpers below.
 
-use sans_io_proto::frame::{Frame, FrameDecoder, FrameError};
+use sans_io_proto::frame::{ClientFrame, FrameDecoder, FrameError, RelayFrame};
 
 /// A frame a client sends to the relay (what `RelayCore::handle_frame` takes).
-pub type Upstream = Frame;
+pub type Upstream = ClientFrame;
 /// A frame the relay sends to a client (what `RelayCore` outputs and `Client::handle_input` reads).
-pub type Downstream = Frame;
+pub type Downstream = RelayFrame;
 
 /// Cuts a client's byte stream into the frames the relay reads.
 #[derive(Default)]
-pub struct UpstreamDecoder(FrameDecoder);
+pub struct UpstreamDecoder(FrameDecoder<ClientFrame>);
 
 impl UpstreamDecoder {
     /// Appends bytes and returns every complete frame, or the framing error.
@@ -30,7 +29,7 @@ impl UpstreamDecoder {
 /// The end-to-end envelope a client frame carries, if it is a Payload.
 pub fn upstream_payload(frame: &Upstream) -> Option<&[u8]> {
     match frame {
-        Frame::Payload(p) => Some(p),
+        ClientFrame::Payload(p) => Some(p),
         _ => None,
     }
 }
@@ -38,34 +37,34 @@ pub fn upstream_payload(frame: &Upstream) -> Option<&[u8]> {
 /// The envelope a relay frame carries, if it is a Payload.
 pub fn downstream_payload(frame: &Downstream) -> Option<&[u8]> {
     match frame {
-        Frame::Payload(p) => Some(p),
+        RelayFrame::Payload(p) => Some(p),
         _ => None,
     }
 }
 
 /// A relay Payload frame carrying `envelope`.
 pub fn downstream_payload_frame(envelope: Vec<u8>) -> Downstream {
-    Frame::Payload(envelope)
+    RelayFrame::Payload(envelope)
 }
 
 /// The relay's "both seats taken" frame.
 pub fn peer_joined() -> Downstream {
-    Frame::PeerJoined
+    RelayFrame::PeerJoined
 }
 
 /// The relay's "the other seat left" frame.
 pub fn peer_left() -> Downstream {
-    Frame::PeerLeft
+    RelayFrame::PeerLeft
 }
 
 /// Whether the relay says the peer arrived.
 pub fn is_peer_joined(frame: &Downstream) -> bool {
-    matches!(frame, Frame::PeerJoined)
+    matches!(frame, RelayFrame::PeerJoined)
 }
 
 /// Whether the relay says the peer is gone.
 pub fn is_peer_gone(frame: &Downstream) -> bool {
-    matches!(frame, Frame::PeerLeft | Frame::Waiting)
+    matches!(frame, RelayFrame::PeerLeft | RelayFrame::Waiting)
 }
 
 /// The bytes of a relay frame on the client's stream.

@@ -20,7 +20,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use sans_io_proto::delivery::Conversation;
 use sans_io_proto::envelope::{EnvelopeType, HandshakeBody};
-use sans_io_proto::frame::{FrameDecoder, RoomName};
+use sans_io_proto::frame::{ClientFrame, FrameDecoder, RelayFrame, RoomName, WireFrame};
 use sans_io_proto::{
     Client, ClientConfig, Content, Envelope, Event, Fingerprint, Handshake, IdentityKeyPair,
     MessageId, MessageState, Output, PublicIdentity, Session, identity_file,
@@ -165,29 +165,33 @@ fn text(id: u64, s: &str) -> Content {
 
 // ---- the checks ---------------------------------------------------------------------------------
 
-/// Relay frames from the network: `Frame::decode` on the raw input, and the stream decoder fed
-/// the same bytes in pieces whose size the first byte picks. A decoded frame re-encodes to bytes
-/// that decode to the same frame.
+/// Frames from the network, read as each direction (`ClientFrame` at the relay, `RelayFrame` at a
+/// client): one-shot `decode` on the raw input, and the stream decoder fed the same bytes in pieces
+/// whose size the first byte picks. A decoded frame re-encodes to bytes that decode to the same
+/// frame.
 pub fn frame_decode(data: &[u8]) {
-    use sans_io_proto::frame::Frame;
-    if let Ok((frame, used)) = Frame::decode(data) {
-        assert!(
-            used <= data.len(),
-            "decoder claims to have used more bytes than it had"
-        );
-        let again = frame.to_bytes();
-        assert_eq!(
-            Frame::decode(&again).map(|(f, _)| f),
-            Ok(frame),
-            "re-encoding changed a frame"
-        );
+    fn one_way<F: WireFrame + PartialEq + core::fmt::Debug>(data: &[u8]) {
+        if let Ok((frame, used)) = F::decode(data) {
+            assert!(
+                used <= data.len(),
+                "decoder claims to have used more bytes than it had"
+            );
+            let again = frame.to_bytes();
+            assert_eq!(
+                F::decode(&again).map(|(f, _)| f),
+                Ok(frame),
+                "re-encoding changed a frame"
+            );
+        }
+        let step = usize::from(data.first().copied().unwrap_or(1)).max(1);
+        let mut decoder = FrameDecoder::<F>::new();
+        for piece in data.chunks(step) {
+            decoder.push(piece);
+            while let Ok(Some(_)) = decoder.next_frame() {}
+        }
     }
-    let step = usize::from(data.first().copied().unwrap_or(1)).max(1);
-    let mut decoder = FrameDecoder::new();
-    for piece in data.chunks(step) {
-        decoder.push(piece);
-        while let Ok(Some(_)) = decoder.next_frame() {}
-    }
+    one_way::<ClientFrame>(data);
+    one_way::<RelayFrame>(data);
 }
 
 /// End-to-end envelopes (PROTOCOL.md §4): `Envelope::decode` is total, and a decoded envelope is
@@ -537,7 +541,7 @@ pub fn relay_core(data: &[u8]) {
     };
     let mut core = RelayCore::new(limits);
     let mut now = Instant::now();
-    let mut conns: Vec<(ConnId, FrameDecoder)> = Vec::new();
+    let mut conns: Vec<(ConnId, FrameDecoder<ClientFrame>)> = Vec::new();
     for op in ops.into_iter().take(200) {
         match op {
             RelayOp::Connect if conns.len() < 8 => {
@@ -685,14 +689,13 @@ fn two_seat_relay(
     frame: &crate::frames::Upstream,
     seated: &mut [bool; 2],
 ) -> Vec<(usize, Downstream)> {
-    use sans_io_proto::frame::Frame;
     let other = 1 - from;
     match frame {
-        Frame::Join { room } => {
+        ClientFrame::Join { room } => {
             seated[from] = true;
             let mut out = vec![(
                 from,
-                Frame::Joined {
+                RelayFrame::Joined {
                     room: room.clone(),
                     seat: from as u8,
                 },
@@ -701,11 +704,11 @@ fn two_seat_relay(
                 out.push((from, frames::peer_joined()));
                 out.push((other, frames::peer_joined()));
             } else {
-                out.push((from, Frame::Waiting));
+                out.push((from, RelayFrame::Waiting));
             }
             out
         }
-        Frame::Payload(p) if seated[other] => {
+        ClientFrame::Payload(p) if seated[other] => {
             vec![(other, frames::downstream_payload_frame(p.clone()))]
         }
         _ => Vec::new(),
@@ -905,16 +908,33 @@ pub fn genuine_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     for (k, m) in genuine_handshake().incoming.iter().flatten().enumerate() {
         out.push(("envelope_decode", format!("seed-handshake-{k}"), m.clone()));
     }
-    let mut conv = Conversation::new(ids_fp(1), &mut rng(4));
-    let _ = conv.queue_text("kept", 0);
-    out.push((
-        "delivery_state",
-        "seed-state".to_owned(),
-        conv.encode().to_vec(),
-    ));
+    out.push(("delivery_state", "seed-state".to_owned(), seed_state()));
     out
 }
 
 fn ids_fp(i: usize) -> Fingerprint {
     identities()[i].fingerprint()
+}
+
+/// A delivery state with every part filled: two outbox entries (a text and a timer change), and
+/// from the peer a shown-but-unconfirmed text, a held one beyond a gap, and an older stream.
+fn seed_state() -> Vec<u8> {
+    use sans_io_proto::delivery::{Entry, Stored};
+    let mut conv = Conversation::new(ids_fp(1), &mut rng(4));
+    let _ = conv.queue_text("kept", 1);
+    let _ = conv.queue_timer(30, 2);
+    let own = ids_fp(0);
+    let text = |n: u64, t: &str| Stored {
+        number: n,
+        sent_at_ms: 3,
+        entry: Entry::Text {
+            expire_secs: 0,
+            text: t.to_owned().into(),
+        },
+    };
+    let id = |stream: u64, number: u64| MessageId { stream, number };
+    let _ = conv.receive(id(11, 1), text(1, "old stream"), &own);
+    let _ = conv.receive(id(12, 1), text(1, "shown"), &own);
+    let _ = conv.receive(id(12, 3), text(3, "held"), &own);
+    conv.encode().to_vec()
 }

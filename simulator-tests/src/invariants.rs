@@ -290,12 +290,15 @@ impl Ledger {
         }
         self.delivered.push((s, *to, id));
         let Some((r, state)) = receiver else { return };
-        let inbox = state
-            .and_then(|s| Conversation::decode(s).ok())
-            .map(|c| (c.inbox().next(), c.inbox().held()));
+        let conv = state.and_then(|s| Conversation::decode(s).ok());
+        let unconfirmed = conv
+            .as_ref()
+            .is_some_and(|c| c.unconfirmed().iter().any(|(u, _)| *u == id));
+        let inbox = conv.map(|c| (c.inbox().next(), c.inbox().held()));
         let ok = match inbox {
+            // Stored as shown: recorded in the history, or kept to be shown again after a restart.
             Some((next, _)) if id.number < next => {
-                w.text.is_none() || self.shown_count(r, from, id) == 1
+                w.text.is_none() || self.shown_count(r, from, id) == 1 || unconfirmed
             }
             Some((next, held)) => id.number > next && held > 0,
             None => false,

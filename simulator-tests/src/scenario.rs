@@ -174,6 +174,10 @@ pub fn run_plan(
         w.schedule_world(action, start);
     }
     w.set_mutation(mutation);
+    for user in [a, b] {
+        w.users[user].app.crash_before_recording = plan.crash_before_recording;
+        w.users[user].app.crash_after_recording = plan.crash_before_recording;
+    }
     w.schedule_world(WorldAction::FaultsEnd, end);
     w.schedule_world(WorldAction::Settle, end + s(5));
 

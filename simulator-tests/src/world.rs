@@ -184,6 +184,9 @@ pub struct Tally {
     pub waiting: u64,
     pub crashes: u64,
     pub mid_work_crashes: u64,
+    pub crashes_before_recording: u64,
+    pub crashes_after_recording: u64,
+    pub shown_again_dropped: u64,
     pub restored_states: u64,
     pub relay_restarts: u64,
     pub link_drops: u64,
@@ -228,6 +231,9 @@ impl std::ops::AddAssign for Tally {
             waiting,
             crashes,
             mid_work_crashes,
+            crashes_before_recording,
+            crashes_after_recording,
+            shown_again_dropped,
             restored_states,
             relay_restarts,
             link_drops,
@@ -925,15 +931,14 @@ impl World {
             else {
                 break;
             };
-            let boundary = matches!(out, Output::Transmit(_) | Output::Persist { .. });
             let app = &mut self.users[i].app;
-            let history_crash = app.mutation == Mutation::SeparateHistory
-                && app.after_persist
-                && !app.history_crashed
-                && matches!(out, Output::Event(Event::Message { .. }));
-            app.history_crashed |= history_crash;
-            app.after_persist = matches!(out, Output::Persist { .. });
-            if history_crash || app.crash_point(boundary) {
+            let before_recording =
+                app.crash_before_recording && matches!(out, Output::Event(Event::Message { .. }));
+            if before_recording {
+                app.crash_before_recording = false;
+                self.tally.crashes_before_recording += 1;
+            }
+            if before_recording || app.crash_point() {
                 let name = self.users[i].name.clone();
                 self.log(|| format!("{name} crashes in the middle of work"));
                 self.crash(i, true);
@@ -1061,17 +1066,35 @@ impl World {
                 }
             }
             Event::Message { from, id, text, .. } => {
-                let times = if self.users[i].app.mutation == Mutation::ShowTwice {
-                    2
+                // The history first: a message shown again after a restart (never confirmed) is
+                // recognised by its id.
+                let app = &mut self.users[i].app;
+                let dedupe = app.mutation != Mutation::NoDedupe;
+                if dedupe && app.disk.history.contains(&(from, id)) {
+                    self.tally.shown_again_dropped += 1;
                 } else {
-                    1
-                };
-                for _ in 0..times {
-                    self.tally.shown += 1;
-                    let app = &self.users[i].app;
+                    app.disk.history.insert((from, id));
+                    let times = if app.mutation == Mutation::ShowTwice {
+                        2
+                    } else {
+                        1
+                    };
                     let (fp, approved) = (app.fp, app.policy_approves(&from));
-                    self.ledger
-                        .shown(at, i, &name, &fp, &from, id, &text, approved);
+                    for _ in 0..times {
+                        self.tally.shown += 1;
+                        self.ledger
+                            .shown(at, i, &name, &fp, &from, id, &text, approved);
+                    }
+                }
+                let app = &mut self.users[i].app;
+                if let Some(c) = app.client.as_mut() {
+                    c.confirm_shown(&from, &[id]);
+                    if app.crash_after_recording && !app.crash_before_recording {
+                        // Dies before the confirmation (the next output) is stored.
+                        app.crash_after_recording = false;
+                        app.crash_in = Some(0);
+                        self.tally.crashes_after_recording += 1;
+                    }
                 }
             }
             Event::UnsupportedMessage { .. } => self.ledger.violation(format!(

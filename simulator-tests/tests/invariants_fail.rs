@@ -13,12 +13,14 @@ use simulator_tests::identities::identities;
 use simulator_tests::invariants::{Ledger, SendRecord, Written};
 use simulator_tests::scenario::{self, Outcome};
 
-/// Sessions whose users crash twice each (half of the crashes in the middle of work).
+/// Sessions whose users crash twice each (half of the crashes in the middle of work), once right
+/// before recording a message they show and once right after.
 fn crashing(seed: u64, mutation: Mutation) -> Outcome {
     let plan = Plan {
         faults_end: Duration::from_secs(40),
         crashes: [2, 2],
         mid_work_crash: 0.5,
+        crash_before_recording: true,
         ..Plan::default()
     };
     let mut picker = ChaCha20Rng::seed_from_u64(seed);
@@ -34,13 +36,24 @@ fn caught(outcomes: &[Outcome], needle: &str) -> usize {
 
 #[test]
 fn the_unbroken_app_passes_the_same_sessions() {
-    let mut crashes = 0;
+    let (mut crashes, mut around_recording, mut dropped) = (0, 0, 0);
     for seed in 0..6 {
         let o = crashing(seed, Mutation::None);
         assert!(o.passed(), "seed {seed}: {:#?}", o.violations);
         crashes += o.tally.crashes;
+        around_recording += o.tally.crashes_before_recording + o.tally.crashes_after_recording;
+        dropped += o.tally.shown_again_dropped;
     }
     assert!(crashes >= 12, "only {crashes} crashes");
+    assert!(
+        around_recording >= 12,
+        "only {around_recording} crashes around recording"
+    );
+    // After the crashes after recording, the client showed again what the history holds.
+    assert!(
+        dropped >= 3,
+        "only {dropped} messages shown again and dropped by the history"
+    );
 }
 
 #[test]
@@ -57,12 +70,13 @@ fn an_app_that_never_approves_is_caught_by_eventual_delivery() {
 
 #[test]
 fn losing_stored_state_is_caught() {
-    // Dropping every other Persist, or restoring nothing after a crash, makes a restarted client
-    // show a message again, skip one, or never deliver one.
+    // Dropping every other Persist, restoring nothing after a crash, or not looking into the
+    // history before showing makes a restarted client show a message again, skip one, or never
+    // deliver one.
     for mutation in [
         Mutation::SkipPersist,
         Mutation::NoRestore,
-        Mutation::SeparateHistory,
+        Mutation::NoDedupe,
     ] {
         let outcomes: Vec<Outcome> = (0..12).map(|s| crashing(s, mutation)).collect();
         let bad = outcomes.iter().filter(|o| !o.passed()).count();
