@@ -70,7 +70,7 @@ impl Profile {
     /// Draws the plan of a session of this profile.
     pub fn plan(self, rng: &mut ChaCha20Rng) -> Plan {
         let mut plan = Plan {
-            faults_end: Duration::from_millis(rng.gen_range(25_000..70_000)),
+            faults_end: Duration::from_millis(rng.gen_range(25_000..60_000)),
             ..Plan::default()
         };
         let network = |rng: &mut ChaCha20Rng, scale: f64| Faults {

@@ -4,7 +4,7 @@
 //! A random session: alice and bob (the pair) enter one room; the seed's [`Plan`] decides the
 //! payload faults, the crashes, relay restarts, connection drops, leaves, newcomers (carol and dave,
 //! who ask for the same room once the pair has met, take seats that free up and meet changed
-//! identities) and a man-in-the-middle window, all before `faults_end`. Each pair user writes 1..=8
+//! identities) and a man-in-the-middle window, all before `faults_end`. Each pair user writes 1..=6
 //! messages at random times (and sometimes changes the timer). Then the **settle phase**: faults
 //! off, newcomers gone, five seconds later a user whose client stopped asks again and a user who was
 //! redirected goes back to the room it asked for; after [`SETTLE`] the pair must have delivered
@@ -122,7 +122,7 @@ pub fn run_plan(
     w.schedule(a, Action::Start, at(picker, s(0), s(1)));
     w.schedule(b, Action::Start, at(picker, s(0), s(2)));
     for user in [a, b] {
-        for _ in 0..picker.gen_range(1..=8) {
+        for _ in 0..picker.gen_range(1..=6) {
             let t = at(picker, s(1), end);
             w.schedule(user, Action::Write, t);
         }

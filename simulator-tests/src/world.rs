@@ -611,7 +611,7 @@ impl World {
                 }
                 let mid_work = self.rng.gen_bool(self.crash_mid_work);
                 if mid_work {
-                    // Strike before the 1st..6th next Transmit or Persist; at the latest in 3 s.
+                    // Strike before the 1st..6th next output; at the latest in 0.5..3 s.
                     self.users[i].app.crash_in = Some(self.rng.gen_range(0..6));
                     let after = self.ms(500..3000);
                     self.schedule(i, Action::CrashNow, after);
@@ -649,7 +649,10 @@ impl World {
             }
             Action::Rejoin => {
                 let room = self.users[i].app.room.clone();
-                if let Some(c) = self.users[i].app.client.as_mut() {
+                // (A restart in between already joined.)
+                if let Some(c) = self.users[i].app.client.as_mut()
+                    && c.room().is_none()
+                {
                     c.join(room);
                 }
                 self.drain(i);
@@ -692,8 +695,8 @@ impl World {
                 self.users[i].departed = true;
                 self.users[i].app.client = None;
                 if let Some(link) = self.users[i].link.take()
-                    && self.conns.remove(&link.conn).is_some()
                     && link.epoch == self.epoch
+                    && self.conns.remove(&link.conn).is_some()
                 {
                     self.relay.handle_disconnect(link.conn);
                     self.drain_relay();
@@ -1043,8 +1046,7 @@ impl World {
         let at = self.now;
         let name = self.users[i].name.clone();
         self.log(|| {
-            let mut e = format!("{event:?}");
-            e.truncate(160);
+            let e: String = format!("{event:?}").chars().take(160).collect();
             format!("{name} sees {e}")
         });
         match event {
