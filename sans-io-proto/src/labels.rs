@@ -33,6 +33,8 @@ pub(crate) const FINGERPRINT: &[u8] = b"e2e-chat v1 identity";
 pub(crate) const SAFETY: &[u8] = b"e2e-chat v1 safety";
 /// Emoji derivation (§7.2).
 pub(crate) const EMOJI: &[u8] = b"e2e-chat v1 emoji";
+/// HKDF info and MAC label of the version 2 identity file (§9.1).
+pub(crate) const IDENTITY_FILE: &[u8] = b"e2e-chat v2 identity file";
 
 #[cfg(test)]
 mod tests {
@@ -41,7 +43,7 @@ mod tests {
     #[test]
     fn every_label_is_written_in_protocol_md() {
         let spec = include_str!("../../PROTOCOL.md");
-        let all: [&[u8]; 16] = [
+        let all: [&[u8]; 17] = [
             super::HELLO,
             super::HANDSHAKE_HIDING,
             super::IDENTITY,
@@ -58,11 +60,12 @@ mod tests {
             super::FINGERPRINT,
             super::SAFETY,
             super::EMOJI,
+            super::IDENTITY_FILE,
         ];
         for label in all {
             let label = core::str::from_utf8(label).expect("labels are ASCII");
             assert!(
-                label.starts_with("e2e-chat v1 "),
+                label.starts_with("e2e-chat v1 ") || label.starts_with("e2e-chat v2 "),
                 "{label}: missing the version prefix"
             );
             assert!(
