@@ -24,8 +24,9 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// The local relay's certificate directory (`None`: the default).
     pub relay_cert_dir: Option<PathBuf>,
-    /// PBKDF2 iterations for new identity files.
-    pub pbkdf2_iterations: u32,
+    /// Argon2id parameters of the identity files the app writes (new ones, and the version 2
+    /// rewrite of a version 1 file).
+    pub argon2: sans_io_proto::identity_file::Argon2Params,
     /// Whether to start a relay in-process when none runs locally.
     pub start_local_relay: bool,
     /// What the connect form starts with.
@@ -37,7 +38,7 @@ impl Default for Settings {
         Settings {
             data_dir: crate::profile::default_data_dir(),
             relay_cert_dir: None,
-            pbkdf2_iterations: sans_io_proto::identity_file::DEFAULT_ITERATIONS,
+            argon2: sans_io_proto::identity_file::Argon2Params::DEFAULT,
             start_local_relay: true,
             form: ConnectForm::default(),
         }
@@ -354,19 +355,21 @@ impl Controller {
             "Unlocking your identity…".into()
         });
         let passphrase = zeroize::Zeroizing::new(self.form.passphrase.clone());
-        let iterations = self.settings.pbkdf2_iterations;
+        let argon2 = self.settings.argon2;
         let tx = self.jobs_tx.clone();
         let wake = self.wake.clone();
         std::thread::spawn(move || {
             let path = profile.identity_path();
             let result = if creating {
-                identity_store::create(&path, &passphrase, iterations)
+                identity_store::create(&path, &passphrase, argon2)
             } else {
-                identity_store::load(&path, &passphrase)
+                identity_store::load(&path, &passphrase, argon2)
             };
             let _ = tx.send(Job::Identity(
+                // The storage key is for the profile's encrypted storage (PROTOCOL.md §9.1), which
+                // does not exist yet.
                 result
-                    .map(|id| (profile, id))
+                    .map(|(id, _storage_key)| (profile, id))
                     .map_err(|e| describe_identity_error(&e)),
             ));
             wake();

@@ -54,7 +54,12 @@ fn controller(env: &Env, dir: &str, name: &str, room: &str) -> Controller {
     let settings = Settings {
         data_dir: env.base.join(dir),
         relay_cert_dir: None,
-        pbkdf2_iterations: 1_000, // tests only; the app writes 600 000
+        // Tests only: the app writes Argon2Params::DEFAULT (64 MiB, 3 passes).
+        argon2: sans_io_proto::identity_file::Argon2Params {
+            m_cost_kib: 8,
+            t_cost: 1,
+            lanes: 1,
+        },
         start_local_relay: false,
         form: ConnectForm {
             display_name: name.into(),

@@ -14,7 +14,12 @@ fn settings(base: &std::path::Path, dir: &str) -> Settings {
     Settings {
         data_dir: base.join(dir),
         relay_cert_dir: None,
-        pbkdf2_iterations: 1_000,
+        // Tests only: the app writes Argon2Params::DEFAULT (64 MiB, 3 passes).
+        argon2: sans_io_proto::identity_file::Argon2Params {
+            m_cost_kib: 8,
+            t_cost: 1,
+            lanes: 1,
+        },
         start_local_relay: false,
         form: ConnectForm::default(),
     }
