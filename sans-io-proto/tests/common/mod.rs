@@ -8,7 +8,9 @@ use std::time::Instant;
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use sans_io_proto::{Content, Handshake, IdentityKeyPair, MessageId, Session};
+use sans_io_proto::{Content, Handshake, HandshakeError, IdentityKeyPair, MessageId, Session};
+
+pub mod spec;
 
 /// A deterministic RNG for a test.
 pub fn rng(seed: u64) -> ChaCha20Rng {
@@ -83,6 +85,69 @@ pub fn handshake_with(
         }
     }
     (a, b)
+}
+
+/// The outcome of a handshake run through a relay that may rewrite the messages.
+pub struct Relayed {
+    pub a: Handshake,
+    pub b: Handshake,
+    pub rng_a: ChaCha20Rng,
+    pub rng_b: ChaCha20Rng,
+    /// Every error a side returned, tagged with the sender of the refused message.
+    pub errors: Vec<(From, HandshakeError)>,
+}
+
+impl Relayed {
+    /// Whether either side returned `e` for some message.
+    pub fn saw(&self, e: &HandshakeError) -> bool {
+        self.errors.iter().any(|(_, x)| x == e)
+    }
+}
+
+/// Runs Alice (seed `seed`) and Bob (seed `seed ^ 0x5eed_5eed`, as [`pair`]) through a relay:
+/// `relay(sender, index, message)` returns what is delivered instead (nothing, the message, a
+/// changed one, several). `index` counts the messages sent so far.
+pub fn relay_handshake(
+    seed: u64,
+    mut relay: impl FnMut(From, usize, Vec<u8>) -> Vec<Vec<u8>>,
+) -> Relayed {
+    let (mut rng_a, mut rng_b) = (rng(seed), rng(seed ^ 0x5eed_5eed));
+    let now = Instant::now();
+    let mut a = Handshake::new(alice(), &mut rng_a, now);
+    let mut b = Handshake::new(bob(), &mut rng_b, now);
+    let mut errors = Vec::new();
+    let mut count = 0;
+    for _ in 0..12 {
+        let mut moved = false;
+        while let Some(m) = a.poll_transmit() {
+            for m in relay(From::A, count, m) {
+                if let Err(e) = b.handle_bytes(&m, &mut rng_b) {
+                    errors.push((From::A, e));
+                }
+            }
+            count += 1;
+            moved = true;
+        }
+        while let Some(m) = b.poll_transmit() {
+            for m in relay(From::B, count, m) {
+                if let Err(e) = a.handle_bytes(&m, &mut rng_a) {
+                    errors.push((From::B, e));
+                }
+            }
+            count += 1;
+            moved = true;
+        }
+        if !moved {
+            break;
+        }
+    }
+    Relayed {
+        a,
+        b,
+        rng_a,
+        rng_b,
+        errors,
+    }
 }
 
 /// Alice and Bob with established sessions, their RNGs and the handshake wire.
