@@ -93,7 +93,7 @@ pub struct Relayed {
     pub b: Handshake,
     pub rng_a: ChaCha20Rng,
     pub rng_b: ChaCha20Rng,
-    /// Every error a side returned, tagged with the sender of the refused message.
+    /// Every error a side returned, tagged with the side that refused the message.
     pub errors: Vec<(From, HandshakeError)>,
 }
 
@@ -102,14 +102,19 @@ impl Relayed {
     pub fn saw(&self, e: &HandshakeError) -> bool {
         self.errors.iter().any(|(_, x)| x == e)
     }
+    /// Whether both sides are established.
+    pub fn both_established(&self) -> bool {
+        self.a.is_established() && self.b.is_established()
+    }
 }
 
 /// Runs Alice (seed `seed`) and Bob (seed `seed ^ 0x5eed_5eed`, as [`pair`]) through a relay:
-/// `relay(sender, index, message)` returns what is delivered instead (nothing, the message, a
-/// changed one, several). `index` counts the messages sent so far.
-pub fn relay_handshake(
+/// `relay(sender, index, message)` returns what is delivered instead, and to whom: nothing, the
+/// message, a changed one, several, or the sender's own message back to it. `index` counts the
+/// messages sent so far.
+pub fn network(
     seed: u64,
-    mut relay: impl FnMut(From, usize, Vec<u8>) -> Vec<Vec<u8>>,
+    mut relay: impl FnMut(From, usize, Vec<u8>) -> Vec<(From, Vec<u8>)>,
 ) -> Relayed {
     let (mut rng_a, mut rng_b) = (rng(seed), rng(seed ^ 0x5eed_5eed));
     let now = Instant::now();
@@ -119,23 +124,25 @@ pub fn relay_handshake(
     let mut count = 0;
     for _ in 0..12 {
         let mut moved = false;
-        while let Some(m) = a.poll_transmit() {
-            for m in relay(From::A, count, m) {
-                if let Err(e) = b.handle_bytes(&m, &mut rng_b) {
-                    errors.push((From::A, e));
+        for sender in [From::A, From::B] {
+            loop {
+                let m = match sender {
+                    From::A => a.poll_transmit(),
+                    From::B => b.poll_transmit(),
+                };
+                let Some(m) = m else { break };
+                for (to, m) in relay(sender, count, m) {
+                    let result = match to {
+                        From::A => a.handle_bytes(&m, &mut rng_a),
+                        From::B => b.handle_bytes(&m, &mut rng_b),
+                    };
+                    if let Err(e) = result {
+                        errors.push((to, e));
+                    }
                 }
+                count += 1;
+                moved = true;
             }
-            count += 1;
-            moved = true;
-        }
-        while let Some(m) = b.poll_transmit() {
-            for m in relay(From::B, count, m) {
-                if let Err(e) = a.handle_bytes(&m, &mut rng_a) {
-                    errors.push((From::B, e));
-                }
-            }
-            count += 1;
-            moved = true;
         }
         if !moved {
             break;
@@ -147,6 +154,26 @@ pub fn relay_handshake(
         rng_a,
         rng_b,
         errors,
+    }
+}
+
+/// [`network`] with a relay that only rewrites what goes to the other side.
+pub fn relay_handshake(
+    seed: u64,
+    mut relay: impl FnMut(From, usize, Vec<u8>) -> Vec<Vec<u8>>,
+) -> Relayed {
+    network(seed, |from, i, m| {
+        let to = from.other();
+        relay(from, i, m).into_iter().map(|m| (to, m)).collect()
+    })
+}
+
+impl From {
+    pub fn other(self) -> From {
+        match self {
+            From::A => From::B,
+            From::B => From::A,
+        }
     }
 }
 
