@@ -359,16 +359,24 @@ impl Node {
     /// A restart of `old`'s application: a new client (same identity or not) that restored every
     /// delivery state `old` stored.
     pub fn restarted(old: &Node, identity: &IdentityKeyPair, seed: u64, now: Instant) -> Self {
+        Self::from_states(&old.states, identity, seed, now)
+    }
+
+    /// A new client that restored these stored delivery states, connected and joined.
+    pub fn from_states(
+        states: &BTreeMap<Fingerprint, Vec<u8>>,
+        identity: &IdentityKeyPair,
+        seed: u64,
+        now: Instant,
+    ) -> Self {
         let mut client = Client::new(
             identity.clone(),
             ClientConfig::default(),
             ChaCha20Rng::seed_from_u64(seed),
             now,
         );
-        for state in old.states.values() {
-            client
-                .restore_conversation(state)
-                .expect("stored state restores");
+        for state in states.values() {
+            client.restore_conversation(state).expect("stored state restores");
         }
         client.join(room());
         client.handle_connected(now);
@@ -377,7 +385,7 @@ impl Node {
             events: Vec::new(),
             sent: Vec::new(),
             persists: 0,
-            states: old.states.clone(),
+            states: states.clone(),
             decoder: FrameDecoder::default(),
         };
         node.drain();
