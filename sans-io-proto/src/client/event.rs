@@ -59,25 +59,31 @@ pub enum Event {
     /// A peer took the other seat: the key exchange started.
     KeyExchangeStarted,
     /// A key exchange ended without a session and without an error of its own (the relay said the
-    /// peer left, or started over, or the connection dropped): PROTOCOL.md §5.10. The user sees each.
+    /// peer left, or started over, or the connection dropped): PROTOCOL.md §5.10. The user sees each;
+    /// failures ([`Event::KeyExchangeFailed`]) count the same way.
     KeyExchangeAborted {
         /// Whether our identity key had been sent in it.
         identity_revealed: bool,
         /// Aborts in the last [`super::ABORT_WINDOW`], this one included.
         recent: usize,
     },
-    /// Too many aborted key exchanges in a short time: the client stopped starting new ones (the
-    /// relay may be probing who we are). [`super::Client::resume_key_exchanges`] starts again.
+    /// Too many aborted or failed key exchanges in a short time: the client stopped starting new ones
+    /// (the relay may be probing who we are) and stays stopped until
+    /// [`super::Client::resume_key_exchanges`].
     KeyExchangesSuspended {
         /// Aborts in the last [`super::ABORT_WINDOW`].
         recent: usize,
     },
-    /// The key exchange failed.
+    /// The key exchange failed (it also counts as an abort, PROTOCOL.md §5.10).
     KeyExchangeFailed {
         /// Why.
         error: HandshakeError,
         /// Whether the client retries by itself.
         retrying: bool,
+        /// Whether our identity key had been sent in it.
+        identity_revealed: bool,
+        /// Aborts in the last [`super::ABORT_WINDOW`], this one included.
+        recent: usize,
     },
     /// The key exchange completed: verify the peer (§8) and approve its identity (§7.6).
     Secure(Box<SecureInfo>),

@@ -242,7 +242,12 @@ impl<R: CryptoRngCore> Client<R> {
     /// acknowledgements go to it. Held contents of the current session are processed now.
     pub fn approve(&mut self, peer: &Fingerprint, now: Instant) {
         self.approved.insert(*peer);
-        let Peer::Secure(secure) = &mut self.peer else {
+        if let Some(parked) = &mut self.parked
+            && parked.peer == *peer
+        {
+            parked.approved = true;
+        }
+        let (Peer::Secure(secure) | Peer::Resuming { secure, .. }) = &mut self.peer else {
             return;
         };
         if secure.peer != *peer || secure.approved {
@@ -261,7 +266,12 @@ impl<R: CryptoRngCore> Client<R> {
     /// Withdraws an approval: nothing more is sent to that identity.
     pub fn revoke(&mut self, peer: &Fingerprint) {
         self.approved.remove(peer);
-        if let Peer::Secure(secure) = &mut self.peer
+        if let Some(parked) = &mut self.parked
+            && parked.peer == *peer
+        {
+            parked.approved = false;
+        }
+        if let Peer::Secure(secure) | Peer::Resuming { secure, .. } = &mut self.peer
             && secure.peer == *peer
         {
             secure.approved = false;
@@ -425,8 +435,9 @@ impl<R: CryptoRngCore> Client<R> {
         }
         match &mut self.peer {
             Peer::Handshaking(hs) => {
+                let revealed = hs.identity_revealed();
                 if let Err(error) = hs.handle_timeout(now) {
-                    self.handshake_failed(error, now);
+                    self.handshake_failed(error, revealed, now);
                 }
             }
             Peer::Resuming { deadline, .. } if now >= *deadline => {
@@ -436,7 +447,11 @@ impl<R: CryptoRngCore> Client<R> {
             }
             Peer::Failed { retry_at: Some(at) } if now >= *at => {
                 self.peer = Peer::Failed { retry_at: None };
-                self.rejoin(now);
+                if self.aborts.suspended(now) {
+                    self.suspend(now);
+                } else {
+                    self.rejoin(now);
+                }
             }
             Peer::Secure(_) => self.send_due(now),
             _ => {}
@@ -578,11 +593,11 @@ impl<R: CryptoRngCore> Client<R> {
 
     fn on_peer_joined(&mut self, now: Instant) {
         self.last_peer_joined = Some(now);
+        let was_suspended = matches!(self.peer, Peer::Suspended);
         self.end_peer(now, true);
-        if self.aborts.suspended(now) {
-            self.peer = Peer::Suspended;
-            let recent = self.aborts.recent(now);
-            self.event(Event::KeyExchangesSuspended { recent });
+        // Suspended stays suspended until the user asks (§5.10), whatever the window says now.
+        if was_suspended || self.aborts.suspended(now) {
+            self.suspend(now);
             return;
         }
         match self.parked.take() {
@@ -633,9 +648,11 @@ impl<R: CryptoRngCore> Client<R> {
             Ok(envelope) => envelope,
             Err(e) => {
                 let error = HandshakeError::from(e);
-                if let (HandshakeError::PeerVersion(_), Peer::Handshaking(_)) = (&error, &self.peer)
+                if let (HandshakeError::PeerVersion(_), Peer::Handshaking(hs)) =
+                    (&error, &self.peer)
                 {
-                    self.handshake_failed(error, now);
+                    let revealed = hs.identity_revealed();
+                    self.handshake_failed(error, revealed, now);
                 } else {
                     self.event(Event::Rejected {
                         error: crate::session::DecryptError::Ratchet(
@@ -656,9 +673,13 @@ impl<R: CryptoRngCore> Client<R> {
         let is_commit = m.kind() == crate::envelope::EnvelopeType::Commit;
         match &mut self.peer {
             Peer::Handshaking(hs) => {
-                match hs.handle_message(m, &mut self.rng) {
+                let result = hs.handle_message(m, &mut self.rng);
+                let revealed = hs.identity_revealed();
+                match result {
                     Ok(()) => {}
-                    Err(error) if error.is_fatal() => return self.handshake_failed(error, now),
+                    Err(error) if error.is_fatal() => {
+                        return self.handshake_failed(error, revealed, now);
+                    }
                     // Duplicates, stale or malformed handshake messages: ignored.
                     Err(_) => {}
                 }
@@ -746,9 +767,12 @@ impl<R: CryptoRngCore> Client<R> {
         if !matches {
             return;
         }
-        let Peer::Resuming { secure, .. } = core::mem::replace(&mut self.peer, Peer::None) else {
+        let Peer::Resuming { mut secure, .. } = core::mem::replace(&mut self.peer, Peer::None)
+        else {
             return;
         };
+        // The approval set is the truth (the app may have changed it while we waited).
+        secure.approved = self.approved.contains(&secure.peer);
         let (peer, approved) = (secure.peer, secure.approved);
         self.peer = Peer::Secure(secure);
         self.retries = 0;
@@ -957,10 +981,14 @@ impl<R: CryptoRngCore> Client<R> {
         }
     }
 
-    fn handshake_failed(&mut self, error: HandshakeError, now: Instant) {
+    /// A key exchange ended with a fatal error: it counts as an abort (PROTOCOL.md §5.10), and a retry
+    /// is scheduled unless the error says retrying cannot help or the client is now suspended.
+    fn handshake_failed(&mut self, error: HandshakeError, identity_revealed: bool, now: Instant) {
         self.retries += 1;
+        let recent = self.aborts.record(now);
+        let suspended = self.aborts.suspended(now);
         let retry_at = match self.seat {
-            _ if !error.is_retryable() || self.retries > MAX_RETRIES => None,
+            _ if suspended || !error.is_retryable() || self.retries > MAX_RETRIES => None,
             Some(1) => Some(now + RETRY_DELAY_SEAT_1),
             Some(_) => Some(now + RETRY_DELAY_SEAT_0),
             None => None,
@@ -969,7 +997,21 @@ impl<R: CryptoRngCore> Client<R> {
         self.event(Event::KeyExchangeFailed {
             error,
             retrying: retry_at.is_some(),
+            identity_revealed,
+            recent,
         });
+        if suspended {
+            self.suspend(now);
+        }
+    }
+
+    /// Stops starting key exchanges until the user asks again (§5.10).
+    fn suspend(&mut self, now: Instant) {
+        if !matches!(self.peer, Peer::Suspended) {
+            self.peer = Peer::Suspended;
+            let recent = self.aborts.recent(now);
+            self.event(Event::KeyExchangesSuspended { recent });
+        }
     }
 }
 
