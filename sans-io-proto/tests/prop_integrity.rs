@@ -5,32 +5,11 @@
 
 mod common;
 
-use common::{Pair, pair, relay_handshake, rng, text};
+use common::{Pair, pair, relay_handshake, rng, same_state, text};
+use sans_io_proto::DecryptError;
 use sans_io_proto::ratchet::RatchetError;
-use sans_io_proto::{DecryptError, Session};
 
 const UNDECRYPTABLE: DecryptError = DecryptError::Ratchet(RatchetError::Undecryptable);
-
-/// Asserts that `s` behaves exactly like `reference`: the same next sent envelope for the same
-/// randomness, and the same result for each of `then` (what a moved ratchet would change).
-fn same_state(s: &Session, reference: &Session, then: &[Vec<u8>]) {
-    let (mut x, mut y) = (s.clone(), reference.clone());
-    assert_eq!(x.skipped_keys(), y.skipped_keys());
-    assert_eq!(x.next_seq(), y.next_seq());
-    let c = text(0x5, 99, "probe");
-    assert_eq!(
-        x.encrypt(&c, 0, &mut rng(7)).unwrap(),
-        y.encrypt(&c, 0, &mut rng(7)).unwrap(),
-        "the sending state moved"
-    );
-    for e in then {
-        assert_eq!(
-            x.decrypt(e, &mut rng(8)),
-            y.decrypt(e, &mut rng(8)),
-            "the receiving state moved"
-        );
-    }
-}
 
 /// Every single-bit change, every truncation and some extensions of `envelope` are refused by
 /// `p.b`, which is left exactly as it was; then the genuine envelope decrypts, once.

@@ -239,6 +239,32 @@ impl Pair {
     }
 }
 
+/// Asserts that `s` behaves exactly like `reference`: the same counters, the same next envelope
+/// for the same randomness, and the same result for each of `then` (what a moved ratchet would
+/// change). How the tests check "commit on success" from outside.
+pub fn same_state(s: &Session, reference: &Session, then: &[Vec<u8>]) {
+    let (mut x, mut y) = (s.clone(), reference.clone());
+    assert_eq!(
+        x.skipped_keys(),
+        y.skipped_keys(),
+        "stored skipped keys changed"
+    );
+    assert_eq!(x.next_seq(), y.next_seq());
+    let c = text(0x5, 99, "probe");
+    assert_eq!(
+        x.encrypt(&c, 0, &mut rng(7)).unwrap(),
+        y.encrypt(&c, 0, &mut rng(7)).unwrap(),
+        "the sending state moved"
+    );
+    for e in then {
+        assert_eq!(
+            x.decrypt(e, &mut rng(8)),
+            y.decrypt(e, &mut rng(8)),
+            "the receiving state moved"
+        );
+    }
+}
+
 /// Whether `needle` occurs anywhere in `haystack`.
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
