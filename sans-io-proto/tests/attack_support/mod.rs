@@ -376,7 +376,9 @@ impl Node {
             now,
         );
         for state in states.values() {
-            client.restore_conversation(state).expect("stored state restores");
+            client
+                .restore_conversation(state)
+                .expect("stored state restores");
         }
         client.join(room());
         client.handle_connected(now);
@@ -647,4 +649,70 @@ pub fn shown_exactly_once_in_order(shown: &[(MessageId, String)]) -> Result<(), 
         }
     }
     Ok(())
+}
+
+// ---- a malicious peer: the real handshake, then any content it likes ---------------------------
+
+/// A peer that ran the real handshake with a victim `Node` (so it holds a genuine session with it)
+/// and then sends whatever contents it wants, bypassing every rule of the sending client.
+pub struct EvilPeer {
+    pub session: sans_io_proto::Session,
+    pub rng: ChaCha20Rng,
+}
+
+impl EvilPeer {
+    /// Seats the victim (Joined, Waiting), says PeerJoined and completes a key exchange with it.
+    pub fn connect(victim: &mut Node, identity: &IdentityKeyPair, seed: u64, now: Instant) -> Self {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        victim.feed(
+            &Frame::Joined {
+                room: room(),
+                seat: 0,
+            },
+            now,
+        );
+        victim.feed(&Frame::Waiting, now);
+        let mut hs = sans_io_proto::Handshake::new(identity, &mut rng, now);
+        let mut from_victim = payloads(&victim.feed(&Frame::PeerJoined, now));
+        for _ in 0..10 {
+            for p in from_victim.drain(..) {
+                let _ = hs.handle_bytes(&p, &mut rng);
+            }
+            while let Some(e) = hs.poll_transmit() {
+                from_victim.extend(payloads(&victim.feed(&Frame::Payload(e), now)));
+            }
+            if hs.is_established() && victim.client.is_secure() {
+                break;
+            }
+        }
+        let session = hs.into_session().expect("the evil peer is established");
+        let mut peer = EvilPeer { session, rng };
+        // Whatever the victim sent after the handshake (profile, outbox) is read and dropped.
+        peer.read(&from_victim);
+        peer
+    }
+
+    /// Encrypts `content` and feeds it to the victim; returns the victim's answers.
+    pub fn send(
+        &mut self,
+        victim: &mut Node,
+        content: &sans_io_proto::Content,
+        now: Instant,
+    ) -> Vec<Frame> {
+        let out = self
+            .session
+            .encrypt(content, 0, &mut self.rng)
+            .expect("encrypt");
+        victim.feed(&Frame::Payload(out.envelope), now)
+    }
+
+    /// Decrypts the victim's Data payloads.
+    pub fn read(&mut self, payloads_from_victim: &[Vec<u8>]) -> Vec<sans_io_proto::Content> {
+        payloads_from_victim
+            .iter()
+            .filter(|p| p.get(1) == Some(&0x10))
+            .filter_map(|p| self.session.decrypt(p, &mut self.rng).ok())
+            .map(|i| i.content)
+            .collect()
+    }
 }
