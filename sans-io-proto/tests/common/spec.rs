@@ -570,7 +570,7 @@ pub struct Rebuilt {
     pub keys: SessionKeys,
 }
 
-fn one_of<'a>(wire: &'a super::Wire, from: super::From, kind: u8) -> &'a [u8] {
+fn one_of(wire: &super::Wire, from: super::From, kind: u8) -> &[u8] {
     let found: Vec<&Vec<u8>> = wire
         .iter()
         .filter(|(f, m)| *f == from && m[1] == kind)
