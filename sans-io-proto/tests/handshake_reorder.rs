@@ -298,22 +298,26 @@ fn a_message_of_the_other_roles_kind_is_unexpected() {
     let rec = record(108);
     let init = rec.initiator();
     let resp = if init == From::A { From::B } else { From::A };
+    let mut checked = std::collections::BTreeSet::new();
     // The responder receives the two kinds only a responder sends; the initiator likewise.
     for (side, kinds) in [
         (resp, [EnvelopeType::RespIdentity, EnvelopeType::RespAuth]),
         (init, [EnvelopeType::InitAuth, EnvelopeType::InitConfirm]),
     ] {
         for kind in kinds {
-            // At each stage after the roles are known.
+            // At each stage after the roles are known (the responder awaits InitAuth, then
+            // InitConfirm; the initiator RespIdentity, then RespAuth).
             for stage_before in [
                 EnvelopeType::RespIdentity,
                 EnvelopeType::InitAuth,
                 EnvelopeType::RespAuth,
+                EnvelopeType::InitConfirm,
             ] {
                 let (mut hs, mut r) = up_to(&rec, side, stage_before);
                 if hs.role().is_none() || hs.is_established() {
                     continue;
                 }
+                checked.insert((format!("{side:?}"), hs.stage_name(), kind));
                 // Its own message of that kind from the recorded run, reflected: the attempt is
                 // right, only the direction is wrong.
                 let m = rec.own_msg(side, kind);
@@ -327,6 +331,8 @@ fn a_message_of_the_other_roles_kind_is_unexpected() {
             }
         }
     }
+    // 2 sides x 2 stages x 2 kinds.
+    assert_eq!(checked.len(), 8, "{checked:?}");
 }
 
 #[test]
