@@ -104,3 +104,83 @@ fn probes_ended_by_a_fatal_error_are_counted_like_aborts() {
         v.client.is_suspended()
     );
 }
+
+/// The probing relay can also *complete* each exchange: it makes the victim the responder, reads
+/// its identity, and finishes the handshake with its own identity key (it holds the private half),
+/// so no exchange ends without a session. Then PeerJoined parks that session ("not an abort", §5.10)
+/// and the relay starts over with a Commit. The victim shows a new session with an identity it never
+/// approved each time, but nothing limits how often the relay reads the victim's identity this way.
+#[test]
+fn probes_that_complete_with_the_relays_own_identity_are_limited_too() {
+    use attack_support::NonceFirst;
+    let t0 = Instant::now();
+    let alice = common::alice();
+    let mallory = common::mallory();
+    let mut v = Node::new(alice, None, 79, t0);
+    v.feed(
+        &Frame::Joined {
+            room: room(),
+            seat: 0,
+        },
+        t0,
+    );
+    v.feed(&Frame::Waiting, t0);
+    let mut now = t0;
+    let mut identities_read = 0usize;
+    for probe in 0..8u64 {
+        now += Duration::from_secs(30);
+        // The first time PeerJoined starts the exchange; later it parks the previous session and
+        // the victim asks to resume, which the relay answers with a fresh Commit (§7.8).
+        let mut from_victim = payloads(&v.feed(&Frame::PeerJoined, now));
+        if v.client.is_suspended() {
+            break;
+        }
+        let mut rng_r = NonceFirst {
+            nonce: Some([0u8; 32]),
+            inner: common::rng(1000 + probe),
+        };
+        let mut relay = sans_io_proto::Handshake::new(mallory, &mut rng_r, now);
+        let mut rng_after = common::rng(2000 + probe);
+        let mut to_victim = Vec::new();
+        while let Some(e) = relay.poll_transmit() {
+            to_victim.push(e);
+        }
+        for _ in 0..10 {
+            for e in to_victim.drain(..) {
+                from_victim.extend(payloads(&v.feed(&Frame::Payload(e), now)));
+            }
+            for p in from_victim.drain(..) {
+                if p[1] != 0x10 {
+                    let _ = relay.handle_bytes(&p, &mut rng_after);
+                }
+            }
+            while let Some(e) = relay.poll_transmit() {
+                to_victim.push(e);
+            }
+            if to_victim.is_empty() {
+                break;
+            }
+        }
+        if let Ok(session) = relay.into_session() {
+            if session.peer_identity() == alice.public() {
+                identities_read += 1;
+            }
+        }
+    }
+    let unapproved_sessions = v
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::Secure(info) if !info.approved))
+        .count();
+    assert!(
+        unapproved_sessions >= 1,
+        "the relay's sessions are visible as unapproved peers"
+    );
+    assert!(
+        identities_read <= MAX_ABORTS,
+        "the relay read the victim's identity {identities_read} times in {} s by completing each \
+         exchange with its own identity ({unapproved_sessions} unapproved sessions shown); the \
+         client never suspended key exchanges",
+        now.duration_since(t0).as_secs()
+    );
+}
