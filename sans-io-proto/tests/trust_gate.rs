@@ -393,3 +393,39 @@ fn revocation_during_a_resumption_is_not_lost() {
         Some(false)
     );
 }
+
+/// The application approves the peer while the session is parked (the connection is down): on
+/// resumption the kept contents are shown, and the Profile and the outbox go out.
+#[test]
+fn approval_while_parked_takes_effect_on_resumption() {
+    let t0 = Instant::now();
+    let (alice, bob) = (common::alice(), common::bob());
+    let mut duo = gated_pair(t0);
+    duo.b
+        .client
+        .send_text(&alice.fingerprint(), "kept while unapproved", 10, duo.now)
+        .unwrap();
+    duo.flush(1);
+    duo.disconnect(0);
+    duo.a.client.approve(&bob.fingerprint(), duo.now);
+    duo.flush(0);
+    duo.reconnect(0);
+    duo.advance(Duration::from_secs(1));
+    let resumed: Vec<bool> = duo
+        .a
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Resumed { approved, .. } => Some(*approved),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(resumed, [true]);
+    assert_eq!(texts(&duo.b), ["written before the session"]);
+    assert_eq!(
+        texts(&duo.a),
+        ["kept while unapproved"],
+        "the kept content waits for the peer's resend"
+    );
+    assert_eq!(names(&duo.b), ["Alice"], "no Profile after the resumption");
+}
