@@ -626,6 +626,21 @@ impl Duo {
         self.run();
     }
 
+    /// Puts `node` in side `i`'s place and returns the node that was there (its connection dropped).
+    /// A `fresh` node has its Join in `sent`; an old one (disconnected earlier) connects again.
+    pub fn swap(&mut self, i: usize, node: Node, fresh: bool) -> Node {
+        self.disconnect(i);
+        let old = std::mem::replace(self.node(i), node);
+        if fresh {
+            let sent = self.node(i).sent.clone();
+            self.queue(i, sent);
+            self.run();
+        } else {
+            self.reconnect(i);
+        }
+        old
+    }
+
     /// Data envelopes side `i` sent, in order (delivered or not).
     pub fn data_sent_by(&self, i: usize) -> usize {
         self.wire
