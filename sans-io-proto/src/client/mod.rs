@@ -56,6 +56,9 @@ pub const RESUME_TIMEOUT: Duration = Duration::from_secs(5);
 pub const COMMIT_GRACE: Duration = Duration::from_secs(10);
 /// Contents kept while a session waits for the application's approval (§7.6).
 pub const MAX_PENDING_UNAPPROVED: usize = 64;
+/// A session whose sending chain reaches this many messages without a DH step (the peer has not
+/// answered) is replaced by a new key exchange: past MAX_SKIP the peer could not follow (§7.4).
+pub const RENEW_AFTER: u32 = 900;
 
 /// Client settings.
 #[derive(Debug, Clone)]
@@ -254,10 +257,19 @@ impl<R: CryptoRngCore> Client<R> {
             return;
         }
         secure.approved = true;
-        let pending = core::mem::take(&mut secure.pending);
-        self.conversation_entry(*peer);
+        self.run_approval(*peer, now);
+    }
+
+    /// The session's peer was just approved: the kept contents are processed in order, then the
+    /// display name and the outbox go out (in a resumed session once the resumption completed).
+    fn run_approval(&mut self, peer: Fingerprint, now: Instant) {
+        let pending = match &mut self.peer {
+            Peer::Secure(s) | Peer::Resuming { secure: s, .. } => core::mem::take(&mut s.pending),
+            _ => return,
+        };
+        self.conversation_entry(peer);
         for (sent_at_ms, content) in pending {
-            self.on_content(*peer, sent_at_ms, content, now);
+            self.on_content(peer, sent_at_ms, content, now);
         }
         self.after_approval(now);
         self.flush_acks();
@@ -388,6 +400,7 @@ impl<R: CryptoRngCore> Client<R> {
             }
         }
         self.flush_acks();
+        self.renew_if_stuck(now);
     }
 
     /// One decoded frame from the relay.
@@ -456,6 +469,7 @@ impl<R: CryptoRngCore> Client<R> {
             Peer::Secure(_) => self.send_due(now),
             _ => {}
         }
+        self.renew_if_stuck(now);
     }
 
     // ---- outputs ------------------------------------------------------------------------------
@@ -546,6 +560,11 @@ impl<R: CryptoRngCore> Client<R> {
             }
             Peer::Secure(secure) | Peer::Resuming { secure, .. } => {
                 let peer = secure.peer;
+                if !secure.approved {
+                    // A session the app never approved is, for the limit of §5.10, a probe that
+                    // completed with an identity the relay chose.
+                    self.abort(true, now);
+                }
                 if park && self.config.resume {
                     self.parked = Some(secure);
                 }
@@ -781,7 +800,7 @@ impl<R: CryptoRngCore> Client<R> {
             if let Some(conv) = self.conversations.get_mut(&peer) {
                 conv.outbox.reset_sending();
             }
-            self.send_due(now);
+            self.run_approval(peer, now);
         }
     }
 
@@ -812,8 +831,10 @@ impl<R: CryptoRngCore> Client<R> {
                 };
                 let own = self.identity.fingerprint();
                 let received = self.conversation_entry(peer).receive(id, stored, &own);
-                // Stored before it is shown or acknowledged (§7.5).
-                self.persist(peer);
+                // Stored before it is shown or acknowledged (§7.5); a duplicate changes nothing.
+                if received.changed {
+                    self.persist(peer);
+                }
                 for (id, stored) in received.shown {
                     self.show(peer, id, stored);
                 }
@@ -867,12 +888,26 @@ impl<R: CryptoRngCore> Client<R> {
         let live = matches!(&self.peer, Peer::Secure(s) if s.peer == to && s.approved);
         if live {
             self.send_due(now);
+            self.renew_if_stuck(now);
         } else {
             self.event(Event::MessageState {
                 to,
                 id,
                 state: MessageState::Waiting,
             });
+        }
+    }
+
+    /// The sending chain is near MAX_SKIP without an answer from the peer: end the session (no
+    /// resumption: it is the chain that is stuck) and rejoin, so both sides run a new key exchange
+    /// (§7.4). Called at the end of every entry point that may send.
+    fn renew_if_stuck(&mut self, now: Instant) {
+        let stuck =
+            matches!(&self.peer, Peer::Secure(s) if s.session.sending_chain_len() >= RENEW_AFTER);
+        if stuck {
+            self.end_peer(now, false);
+            self.parked = None;
+            self.rejoin(now);
         }
     }
 

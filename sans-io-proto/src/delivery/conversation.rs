@@ -10,13 +10,15 @@ use crate::session::{Content, ContentError, MAX_EXPIRE_SECS, MAX_TEXT_LEN};
 use super::inbox::Inbox;
 use super::outbox::{OutEntry, Outbox, OutboxError};
 use super::timer::{TimerSetting, TimerSource};
-use super::{Entry, MessageId, Stored, new_stream};
+use super::{Entry, MAX_NUMBER, MessageId, Stored, new_stream};
 
 /// What receiving a reliable content did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Received {
     /// Whether to acknowledge it.
     pub ack: bool,
+    /// Whether the stored state changed (if not, there is nothing to store again).
+    pub changed: bool,
     /// Entries to show now, in the sender's order.
     pub shown: Vec<(MessageId, Stored)>,
     /// The timer setting, if a shown Timer changed it.
@@ -74,6 +76,9 @@ impl Conversation {
 
     fn queue(&mut self, sent_at_ms: u64, entry: Entry) -> Result<MessageId, OutboxError> {
         let number = self.next_number;
+        if number >= MAX_NUMBER {
+            return Err(OutboxError::Exhausted);
+        }
         self.outbox.check_room(number, entry.size())?;
         self.outbox.push(Stored {
             number,
@@ -111,7 +116,14 @@ impl Conversation {
         if expire_secs > MAX_EXPIRE_SECS {
             return Err(ContentError::TimerTooLong(expire_secs).into());
         }
-        let version = self.timer.version + 1;
+        let version = self
+            .timer
+            .version
+            .checked_add(1)
+            .ok_or(OutboxError::Exhausted)?;
+        if version >= MAX_NUMBER {
+            return Err(OutboxError::Exhausted);
+        }
         let id = self.queue(
             sent_at_ms,
             Entry::Timer {
@@ -153,6 +165,7 @@ impl Conversation {
         }
         Received {
             ack: outcome.ack,
+            changed: outcome.changed,
             shown: outcome.shown,
             timer_changed,
         }

@@ -17,11 +17,14 @@ pub(crate) use conversation::stored_of;
 pub use conversation::{Conversation, Received};
 pub(crate) use id::new_stream;
 pub use id::{MESSAGE_ID_LEN, MessageId};
-pub use inbox::Inbox;
+pub use inbox::{Inbox, MAX_STREAMS};
 pub use outbox::{OutEntry, Outbox, OutboxError};
 pub use state::StateError;
 pub use timer::{TimerSetting, TimerSource};
 
+/// Message numbers, stream positions and timer versions stay below this (§7.2): a peer cannot push
+/// a counter to where the next increment would overflow.
+pub const MAX_NUMBER: u64 = 1 << 63;
 /// Most entries in one peer's outbox (§7.4).
 pub const MAX_OUTBOX: usize = 1000;
 /// Most bytes of content in one peer's outbox (§7.4).

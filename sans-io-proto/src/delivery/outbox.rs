@@ -24,6 +24,9 @@ pub enum OutboxError {
     /// The oldest waiting message is too far behind (the peer could not hold the gap).
     #[error("an old message still waits for this contact; wait until it is delivered")]
     SpanTooWide,
+    /// 2^63 messages or timer changes: the numbering is used up.
+    #[error("this conversation's message numbers are used up")]
+    Exhausted,
 }
 
 /// One entry and when it was last sent in the current session.

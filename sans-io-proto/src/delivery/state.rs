@@ -2,7 +2,7 @@
 //! (encrypted) so that a crash loses nothing and shows nothing twice. Decoding is total: any bytes
 //! give a state that keeps every bound of §7.4–7.5, or a typed error.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use zeroize::Zeroizing;
 
@@ -10,10 +10,12 @@ use crate::identity::Fingerprint;
 use crate::session::{MAX_EXPIRE_SECS, MAX_TEXT_LEN};
 
 use super::conversation::Conversation;
-use super::inbox::Inbox;
+use super::inbox::{Inbox, MAX_STREAMS, StreamState};
 use super::outbox::Outbox;
 use super::timer::{TimerSetting, TimerSource};
-use super::{Entry, MAX_HELD, MAX_HELD_BYTES, MAX_OUTBOX, MAX_OUTBOX_BYTES, Stored, WINDOW};
+use super::{
+    Entry, MAX_HELD, MAX_HELD_BYTES, MAX_NUMBER, MAX_OUTBOX, MAX_OUTBOX_BYTES, Stored, WINDOW,
+};
 
 const MAGIC: &[u8; 6] = b"E2EDLV";
 const VERSION: u8 = 0x01;
@@ -161,11 +163,19 @@ impl Conversation {
         for e in self.outbox.entries() {
             put_entry(&mut out, &e.stored);
         }
-        out.extend_from_slice(&self.inbox.stream.to_be_bytes());
-        out.extend_from_slice(&self.inbox.next.to_be_bytes());
-        out.extend_from_slice(&(self.inbox.held.len() as u16).to_be_bytes());
-        for s in self.inbox.held.values() {
-            put_entry(&mut out, s);
+        // At most MAX_STREAMS streams, each with at most WINDOW numbers: far below u8/u16 limits.
+        out.push(self.inbox.streams.len() as u8);
+        for st in &self.inbox.streams {
+            out.extend_from_slice(&st.stream.to_be_bytes());
+            out.extend_from_slice(&st.next.to_be_bytes());
+            out.extend_from_slice(&(st.shown_early.len() as u16).to_be_bytes());
+            for n in &st.shown_early {
+                out.extend_from_slice(&n.to_be_bytes());
+            }
+            out.extend_from_slice(&(st.held.len() as u16).to_be_bytes());
+            for held in st.held.values() {
+                put_entry(&mut out, held);
+            }
         }
         out
     }
@@ -188,7 +198,12 @@ impl Conversation {
             2 => TimerSource::Peer,
             _ => return Err(StateError::Invalid("timer source")),
         };
-        if own_stream == 0 || next_number == 0 || expire_secs > MAX_EXPIRE_SECS {
+        if own_stream == 0
+            || next_number == 0
+            || next_number > MAX_NUMBER
+            || version >= MAX_NUMBER
+            || expire_secs > MAX_EXPIRE_SECS
+        {
             return Err(StateError::Invalid("header"));
         }
         let n_out = usize::from(r.u16()?);
@@ -218,26 +233,53 @@ impl Conversation {
         {
             return Err(StateError::Invalid("outbox span"));
         }
-        let in_stream = r.u64()?;
-        let in_next = r.u64()?;
-        if in_next == 0 {
-            return Err(StateError::Invalid("inbox next"));
+        let n_streams = usize::from(r.u8()?);
+        if n_streams > MAX_STREAMS {
+            return Err(StateError::Invalid("too many streams"));
         }
-        let n_held = usize::from(r.u16()?);
-        if n_held > MAX_HELD {
-            return Err(StateError::Invalid("too many held"));
-        }
-        let mut held = BTreeMap::new();
-        let mut held_bytes = 0usize;
-        for _ in 0..n_held {
-            let s = read_entry(&mut r)?;
-            if s.number <= in_next || s.number - in_next >= WINDOW || held.contains_key(&s.number) {
-                return Err(StateError::Invalid("held entry out of the window"));
+        let mut streams = VecDeque::with_capacity(n_streams);
+        let (mut held_count, mut held_bytes) = (0usize, 0usize);
+        for _ in 0..n_streams {
+            let stream = r.u64()?;
+            let next = r.u64()?;
+            if stream == 0
+                || next == 0
+                || next >= MAX_NUMBER
+                || streams.iter().any(|s: &StreamState| s.stream == stream)
+            {
+                return Err(StateError::Invalid("inbox stream"));
             }
-            held_bytes += s.entry.size();
-            held.insert(s.number, s);
+            let in_window = |n: u64| n > next && n - next < WINDOW;
+            let n_early = usize::from(r.u16()?);
+            let mut shown_early = BTreeSet::new();
+            for _ in 0..n_early {
+                let n = r.u64()?;
+                if !in_window(n) || !shown_early.insert(n) {
+                    return Err(StateError::Invalid("shown entry out of the window"));
+                }
+            }
+            let n_held = usize::from(r.u16()?);
+            let mut held = BTreeMap::new();
+            for _ in 0..n_held {
+                let s = read_entry(&mut r)?;
+                if !in_window(s.number)
+                    || held.contains_key(&s.number)
+                    || shown_early.contains(&s.number)
+                {
+                    return Err(StateError::Invalid("held entry out of the window"));
+                }
+                held_count += 1;
+                held_bytes += s.entry.size();
+                held.insert(s.number, s);
+            }
+            streams.push_back(StreamState {
+                stream,
+                next,
+                held,
+                shown_early,
+            });
         }
-        if held_bytes > MAX_HELD_BYTES {
+        if held_count > MAX_HELD || held_bytes > MAX_HELD_BYTES {
             return Err(StateError::Invalid("held too large"));
         }
         if !r.rest.is_empty() {
@@ -254,9 +296,7 @@ impl Conversation {
             },
             outbox,
             inbox: Inbox {
-                stream: in_stream,
-                next: in_next,
-                held,
+                streams,
                 held_bytes,
             },
         })

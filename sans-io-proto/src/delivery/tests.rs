@@ -298,10 +298,89 @@ fn stored_state_round_trips_and_refuses_what_breaks_a_rule() {
         Conversation::decode(&stale),
         Err(StateError::Invalid(_))
     ));
+    let mut stale = bytes.to_vec();
+    stale[next_number_at..next_number_at + 8].copy_from_slice(&u64::MAX.to_be_bytes());
+    assert!(matches!(
+        Conversation::decode(&stale),
+        Err(StateError::Invalid(_))
+    ));
     // Flipping any single byte never panics.
     for i in 0..bytes.len() {
         let mut m = bytes.to_vec();
         m[i] ^= 0x80;
         let _ = Conversation::decode(&m);
     }
+}
+
+#[test]
+fn a_return_to_a_known_stream_continues_where_it_stopped() {
+    // The same identity on two devices: streams 10 and 20 alternate.
+    let mut c = conv(11);
+    let own = fp(1);
+    assert_eq!(
+        shown_numbers(&c.receive(id(10, 1), stored(1, "laptop 1"), &own)),
+        [1]
+    );
+    assert_eq!(
+        shown_numbers(&c.receive(id(20, 1), stored(1, "desktop 1"), &own)),
+        [1]
+    );
+    // The laptop's first message comes again (its ack was lost): a duplicate, not shown.
+    let r = c.receive(id(10, 1), stored(1, "laptop 1"), &own);
+    assert!(r.ack && r.shown.is_empty());
+    assert_eq!(
+        shown_numbers(&c.receive(id(10, 2), stored(2, "laptop 2"), &own)),
+        [2]
+    );
+    // A held entry released by a switch is remembered as shown.
+    c.receive(id(10, 4), stored(4, "laptop 4"), &own);
+    let r = c.receive(id(20, 2), stored(2, "desktop 2"), &own);
+    let got: Vec<(u64, u64)> = r.shown.iter().map(|(i, _)| (i.stream, i.number)).collect();
+    assert_eq!(got, [(10, 4), (20, 2)]);
+    let r = c.receive(id(10, 4), stored(4, "laptop 4 again"), &own);
+    assert!(
+        r.ack && r.shown.is_empty(),
+        "released entries are not shown twice"
+    );
+    assert_eq!(
+        shown_numbers(&c.receive(id(10, 3), stored(3, "laptop 3"), &own)),
+        [3]
+    );
+    let r = c.receive(id(10, 5), stored(5, "laptop 5"), &own);
+    assert_eq!(shown_numbers(&r), [5], "4 was shown already; 5 follows");
+    // Only MAX_STREAMS streams are remembered.
+    for s in 30..30 + MAX_STREAMS as u64 {
+        c.receive(id(s, 1), stored(1, "x"), &own);
+    }
+    let r = c.receive(id(10, 1), stored(1, "forgotten stream"), &own);
+    assert_eq!(shown_numbers(&r), [1], "a forgotten stream starts over");
+}
+
+#[test]
+fn duplicates_and_refusals_do_not_change_the_stored_state() {
+    let mut c = conv(12);
+    let own = fp(1);
+    assert!(c.receive(id(3, 1), stored(1, "a"), &own).changed);
+    let before = c.encode();
+    let r = c.receive(id(3, 1), stored(1, "a"), &own);
+    assert!(!r.changed && r.ack);
+    let r = c.receive(id(3, 1 + WINDOW + 1), stored(2, "far"), &own);
+    assert!(!r.changed && !r.ack);
+    assert_eq!(c.encode().as_slice(), before.as_slice());
+}
+
+#[test]
+fn counters_stay_below_two_to_the_63() {
+    let mut c = conv(13);
+    c.timer.version = MAX_NUMBER - 1;
+    assert_eq!(c.queue_timer(30, 0), Err(OutboxError::Exhausted));
+    c.next_number = MAX_NUMBER;
+    assert_eq!(c.queue_text("x", 0), Err(OutboxError::Exhausted));
+    // A stored state with a counter at the limit is refused.
+    let mut c = conv(14);
+    c.timer.version = MAX_NUMBER;
+    assert!(matches!(
+        Conversation::decode(&c.encode()),
+        Err(StateError::Invalid(_))
+    ));
 }

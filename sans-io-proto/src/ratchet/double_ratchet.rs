@@ -203,6 +203,11 @@ impl DoubleRatchet {
         }
     }
 
+    /// Messages sent in the current sending chain (`Ns`).
+    pub(crate) fn sending_chain_len(&self) -> u32 {
+        self.ns
+    }
+
     /// Number of stored skipped message keys.
     pub(crate) fn skipped_len(&self) -> usize {
         self.skipped.len()

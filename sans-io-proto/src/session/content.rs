@@ -4,7 +4,7 @@
 use rand_core::CryptoRngCore;
 use zeroize::Zeroizing;
 
-use crate::delivery::{MESSAGE_ID_LEN, MessageId};
+use crate::delivery::{MAX_NUMBER, MESSAGE_ID_LEN, MessageId};
 use crate::envelope::BODY_BUCKET;
 
 /// Longest text message, in bytes of UTF-8.
@@ -270,6 +270,15 @@ fn id_at(bytes: &[u8]) -> Result<MessageId, ContentError> {
     Ok(MessageId::from_bytes(id))
 }
 
+/// The id of a reliable content: a non-zero stream and a number in `1..2^63` (§7.2).
+fn reliable_id_at(bytes: &[u8]) -> Result<MessageId, ContentError> {
+    let id = id_at(bytes)?;
+    if id.stream == 0 || id.number == 0 || id.number >= MAX_NUMBER {
+        return Err(ContentError::Malformed);
+    }
+    Ok(id)
+}
+
 fn u32_at(bytes: &[u8], at: usize) -> Result<u32, ContentError> {
     bytes
         .get(at..at + 4)
@@ -294,7 +303,7 @@ fn nonce(payload: &[u8]) -> Result<[u8; RESUME_NONCE_LEN], ContentError> {
 fn decode_content(kind: u8, p: &[u8]) -> Result<Content, ContentError> {
     Ok(match kind {
         kind::TEXT => {
-            let id = id_at(p)?;
+            let id = reliable_id_at(p)?;
             let expire_secs = u32_at(p, MESSAGE_ID_LEN)?;
             check_timer(expire_secs).map_err(|_| ContentError::Malformed)?;
             let text = &p[MESSAGE_ID_LEN + 4..];
@@ -331,9 +340,13 @@ fn decode_content(kind: u8, p: &[u8]) -> Result<Content, ContentError> {
             }
             let expire_secs = u32_at(p, MESSAGE_ID_LEN + 8)?;
             check_timer(expire_secs).map_err(|_| ContentError::Malformed)?;
+            let version = u64_at(p, MESSAGE_ID_LEN)?;
+            if version >= MAX_NUMBER {
+                return Err(ContentError::Malformed);
+            }
             Content::Timer {
-                id: id_at(p)?,
-                version: u64_at(p, MESSAGE_ID_LEN)?,
+                id: reliable_id_at(p)?,
+                version,
                 expire_secs,
             }
         }
@@ -341,7 +354,7 @@ fn decode_content(kind: u8, p: &[u8]) -> Result<Content, ContentError> {
         kind::RESUME_OK => Content::ResumeOk(nonce(p)?),
         k if kind::RELIABLE_FUTURE.contains(&k) => Content::Unknown {
             kind: k,
-            id: id_at(p)?,
+            id: reliable_id_at(p)?,
         },
         other => return Err(ContentError::UnknownType(other)),
     })

@@ -215,6 +215,11 @@ impl Session {
         &self.visual
     }
 
+    /// Messages sent in the current sending chain (since our last DH ratchet step).
+    pub fn sending_chain_len(&self) -> u32 {
+        self.ratchet.sending_chain_len()
+    }
+
     /// Number of stored skipped message keys (bounded by [`crate::ratchet::MAX_STORED_SKIPPED`]).
     pub fn skipped_keys(&self) -> usize {
         self.ratchet.skipped_len()
