@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use quic_relay::client::RelayConnection;
-use sans_io_proto::frame::{Frame, RoomName};
+use sans_io_proto::frame::{ClientFrame, RelayFrame, RoomName};
 
 #[derive(Debug, Parser, Clone)]
 struct Args {
@@ -240,7 +240,9 @@ async fn traffic(args: &Args) {
         let n = name.clone();
         let a = tokio::spawn(async move {
             let mut c = connect(&r, &e, 2 * room).await.split();
-            c.0.send_frame(&Frame::Join { room: n }).await.unwrap();
+            c.0.send_frame(&ClientFrame::Join { room: n })
+                .await
+                .unwrap();
             c
         });
         pairs.push((name, a));
@@ -252,11 +254,13 @@ async fn traffic(args: &Args) {
     }
     let mut clients = Vec::new();
     for (i, (name, mut a)) in firsts.into_iter().enumerate() {
-        wait_for(&mut a.1, |f| matches!(f, Frame::Waiting)).await;
+        wait_for(&mut a.1, |f| matches!(f, RelayFrame::Waiting)).await;
         let mut b = connect(&relay, &eps, 2 * i + 1).await.split();
-        b.0.send_frame(&Frame::Join { room: name }).await.unwrap();
-        wait_for(&mut a.1, |f| matches!(f, Frame::PeerJoined)).await;
-        wait_for(&mut b.1, |f| matches!(f, Frame::PeerJoined)).await;
+        b.0.send_frame(&ClientFrame::Join { room: name })
+            .await
+            .unwrap();
+        wait_for(&mut a.1, |f| matches!(f, RelayFrame::PeerJoined)).await;
+        wait_for(&mut b.1, |f| matches!(f, RelayFrame::PeerJoined)).await;
         clients.push(a);
         clients.push(b);
     }
@@ -292,7 +296,7 @@ async fn traffic(args: &Args) {
                 }
                 let mut payload = vec![0x42u8; size];
                 payload[..16].copy_from_slice(&(epoch.elapsed().as_nanos()).to_be_bytes());
-                tx.send_frame(&Frame::Payload(payload)).await.unwrap();
+                tx.send_frame(&ClientFrame::Payload(payload)).await.unwrap();
             }
             tx
         }));
@@ -301,7 +305,7 @@ async fn traffic(args: &Args) {
             let mut lat = Vec::with_capacity(m);
             while lat.len() < m {
                 match rx.recv_frame().await {
-                    Ok(Some(Frame::Payload(p))) => {
+                    Ok(Some(RelayFrame::Payload(p))) => {
                         let sent = u128::from_be_bytes(p[..16].try_into().unwrap());
                         lat.push((epoch.elapsed().as_nanos() - sent) as u64);
                         received.fetch_add(1, Ordering::Relaxed);
@@ -365,7 +369,7 @@ async fn traffic(args: &Args) {
     );
 }
 
-async fn wait_for(rx: &mut quic_relay::client::RelayReceiver, what: impl Fn(&Frame) -> bool) {
+async fn wait_for(rx: &mut quic_relay::client::RelayReceiver, what: impl Fn(&RelayFrame) -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let f = tokio::time::timeout_at(deadline, rx.recv_frame())

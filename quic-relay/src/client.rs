@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use sans_io_proto::frame::{Frame, FrameDecoder, FrameError};
+use sans_io_proto::frame::{ClientFrame, FrameDecoder, FrameError, RelayFrame};
 
 use crate::pin::client_config;
 
@@ -101,7 +101,7 @@ impl RelayConnection {
                 }
             })?;
             let (mut send, recv) = connection.open_bi().await.map_err(|e| unreachable(&e))?;
-            send.write_all(&Frame::Ping(0).to_bytes())
+            send.write_all(&ClientFrame::Ping(0).to_bytes())
                 .await
                 .map_err(|e| unreachable(&e))?;
             Ok::<_, ConnectError>((connection, send, recv))
@@ -144,7 +144,7 @@ pub struct RelaySender {
 
 impl RelaySender {
     /// Sends one frame.
-    pub async fn send_frame(&mut self, frame: &Frame) -> Result<(), RecvError> {
+    pub async fn send_frame(&mut self, frame: &ClientFrame) -> Result<(), RecvError> {
         self.send_bytes(&frame.to_bytes()).await
     }
 
@@ -170,7 +170,7 @@ impl RelaySender {
 /// The receiving half.
 pub struct RelayReceiver {
     recv: quinn::RecvStream,
-    decoder: FrameDecoder,
+    decoder: FrameDecoder<RelayFrame>,
 }
 
 impl RelayReceiver {
@@ -185,7 +185,7 @@ impl RelayReceiver {
     }
 
     /// The next whole frame; `None` at the end of the stream.
-    pub async fn recv_frame(&mut self) -> Result<Option<Frame>, RecvError> {
+    pub async fn recv_frame(&mut self) -> Result<Option<RelayFrame>, RecvError> {
         loop {
             if let Some(frame) = self.decoder.next_frame()? {
                 return Ok(Some(frame));

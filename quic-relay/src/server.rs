@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use sans_io_proto::frame::{ErrorCode, Frame, FrameDecoder};
+use sans_io_proto::frame::{ClientFrame, ErrorCode, FrameDecoder, RelayFrame};
 use tokio::sync::{mpsc, watch};
 use tracing::{debug, info, warn};
 
@@ -123,16 +123,16 @@ impl State {
     }
 }
 
-fn log_frame(to: ConnId, frame: &Frame) {
+fn log_frame(to: ConnId, frame: &RelayFrame) {
     match frame {
-        Frame::Joined { room, seat } => info!(conn = to.0, %room, seat, "joined"),
-        Frame::Redirected { from, to: target } => {
+        RelayFrame::Joined { room, seat } => info!(conn = to.0, %room, seat, "joined"),
+        RelayFrame::Redirected { from, to: target } => {
             info!(conn = to.0, %from, to = %target, "redirected (room full)")
         }
-        Frame::PeerLeft => info!(conn = to.0, "peer left"),
-        Frame::Error { code, message } => warn!(conn = to.0, ?code, %message, "error sent"),
+        RelayFrame::PeerLeft => info!(conn = to.0, "peer left"),
+        RelayFrame::Error { code, message } => warn!(conn = to.0, ?code, %message, "error sent"),
         // Never log payload contents.
-        Frame::Payload(_) | Frame::Ping(_) | Frame::Pong(_) => {}
+        RelayFrame::Payload(_) | RelayFrame::Pong(_) => {}
         other => debug!(conn = to.0, frame = ?other, "frame"),
     }
 }
@@ -333,7 +333,7 @@ async fn serve_connection(incoming: quinn::Incoming, shared: Arc<Shared>, queue_
         result
     };
     let Ok(id) = registered else {
-        let frame = Frame::Error {
+        let frame = RelayFrame::Error {
             code: ErrorCode::ServerFull,
             message: "the relay is full".into(),
         };
@@ -345,7 +345,7 @@ async fn serve_connection(incoming: quinn::Incoming, shared: Arc<Shared>, queue_
     debug!(conn = id.0, remote = %connection.remote_address(), "connected");
     let writer = tokio::spawn(write_loop(send, rx, connection.clone()));
 
-    let mut decoder = FrameDecoder::new();
+    let mut decoder = FrameDecoder::<ClientFrame>::new();
     loop {
         let chunk = match recv.read_chunk(64 * 1024, true).await {
             Ok(Some(chunk)) => chunk,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use quic_relay::client::{ConnectError, RelayConnection, RelayReceiver, RelaySender};
 use quic_relay::core::Limits;
 use quic_relay::server::{Relay, RelayConfig, RelayHandle};
-use sans_io_proto::frame::{ErrorCode, Frame, RoomName};
+use sans_io_proto::frame::{ClientFrame, ErrorCode, RelayFrame, RoomName};
 
 const T: Duration = Duration::from_secs(5);
 
@@ -33,14 +33,14 @@ async fn connect(relay: &RelayHandle) -> Client {
     let mut c = Client { tx, rx };
     assert_eq!(
         c.next().await,
-        Frame::Pong(0),
+        RelayFrame::Pong(0),
         "the connect-time Ping is answered"
     );
     c
 }
 
 impl Client {
-    async fn next(&mut self) -> Frame {
+    async fn next(&mut self) -> RelayFrame {
         tokio::time::timeout(T, self.rx.recv_frame())
             .await
             .expect("a frame in time")
@@ -48,12 +48,12 @@ impl Client {
             .expect("stream open")
     }
 
-    async fn send(&mut self, frame: Frame) {
+    async fn send(&mut self, frame: ClientFrame) {
         self.tx.send_frame(&frame).await.unwrap();
     }
 
     async fn join(&mut self, room: &str) {
-        self.send(Frame::Join {
+        self.send(ClientFrame::Join {
             room: RoomName::new(room).unwrap(),
         })
         .await;
@@ -61,12 +61,12 @@ impl Client {
 
     /// Joins and waits for the relay's answer up to `Joined` (frames of different connections
     /// reach the relay in any order, so tests that care about seats wait for each join).
-    async fn join_and_wait(&mut self, room: &str) -> Vec<Frame> {
+    async fn join_and_wait(&mut self, room: &str) -> Vec<RelayFrame> {
         self.join(room).await;
         let mut got = Vec::new();
         loop {
             let f = self.next().await;
-            let done = matches!(f, Frame::Joined { .. });
+            let done = matches!(f, RelayFrame::Joined { .. });
             got.push(f);
             if done {
                 return got;
@@ -100,35 +100,36 @@ async fn two_clients_meet_and_exchange_payloads_both_ways() {
     a.join("lobby").await;
     assert_eq!(
         a.next().await,
-        Frame::Joined {
+        RelayFrame::Joined {
             room: room("lobby"),
             seat: 0
         }
     );
     // (b joins only after a's answer, so the seats are known.)
-    assert_eq!(a.next().await, Frame::Waiting);
+    assert_eq!(a.next().await, RelayFrame::Waiting);
     b.join("lobby").await;
     assert_eq!(
         b.next().await,
-        Frame::Joined {
+        RelayFrame::Joined {
             room: room("lobby"),
             seat: 1
         }
     );
-    assert_eq!(a.next().await, Frame::PeerJoined);
-    assert_eq!(b.next().await, Frame::PeerJoined);
+    assert_eq!(a.next().await, RelayFrame::PeerJoined);
+    assert_eq!(b.next().await, RelayFrame::PeerJoined);
     for i in 0..20u8 {
-        a.send(Frame::Payload(vec![i; 100 + usize::from(i)])).await;
+        a.send(ClientFrame::Payload(vec![i; 100 + usize::from(i)]))
+            .await;
         assert_eq!(
             b.next().await,
-            Frame::Payload(vec![i; 100 + usize::from(i)])
+            RelayFrame::Payload(vec![i; 100 + usize::from(i)])
         );
-        b.send(Frame::Payload(vec![255 - i; 300])).await;
-        assert_eq!(a.next().await, Frame::Payload(vec![255 - i; 300]));
+        b.send(ClientFrame::Payload(vec![255 - i; 300])).await;
+        assert_eq!(a.next().await, RelayFrame::Payload(vec![255 - i; 300]));
     }
     // A frame of the maximum size passes.
-    a.send(Frame::Payload(vec![7; 65_536])).await;
-    assert_eq!(b.next().await, Frame::Payload(vec![7; 65_536]));
+    a.send(ClientFrame::Payload(vec![7; 65_536])).await;
+    assert_eq!(b.next().await, RelayFrame::Payload(vec![7; 65_536]));
     assert_eq!(r.stats().relayed, 41);
     r.shutdown().await;
 }
@@ -141,43 +142,43 @@ async fn a_third_is_redirected_and_pairs_with_a_fourth() {
         c.push(connect(&r).await);
     }
     c[0].join_and_wait("full").await;
-    assert_eq!(c[0].next().await, Frame::Waiting);
+    assert_eq!(c[0].next().await, RelayFrame::Waiting);
     c[1].join_and_wait("full").await;
     c[2].join("full").await;
     assert_eq!(
         c[2].next().await,
-        Frame::Redirected {
+        RelayFrame::Redirected {
             from: room("full"),
             to: room("full-2")
         }
     );
     assert_eq!(
         c[2].next().await,
-        Frame::Joined {
+        RelayFrame::Joined {
             room: room("full-2"),
             seat: 0
         }
     );
-    assert_eq!(c[2].next().await, Frame::Waiting);
+    assert_eq!(c[2].next().await, RelayFrame::Waiting);
     c[3].join("full").await;
     assert_eq!(
         c[3].next().await,
-        Frame::Redirected {
+        RelayFrame::Redirected {
             from: room("full"),
             to: room("full-2")
         }
     );
     assert_eq!(
         c[3].next().await,
-        Frame::Joined {
+        RelayFrame::Joined {
             room: room("full-2"),
             seat: 1
         }
     );
-    assert_eq!(c[2].next().await, Frame::PeerJoined);
-    assert_eq!(c[3].next().await, Frame::PeerJoined);
-    c[3].send(Frame::Payload(b"hi".to_vec())).await;
-    assert_eq!(c[2].next().await, Frame::Payload(b"hi".to_vec()));
+    assert_eq!(c[2].next().await, RelayFrame::PeerJoined);
+    assert_eq!(c[3].next().await, RelayFrame::PeerJoined);
+    c[3].send(ClientFrame::Payload(b"hi".to_vec())).await;
+    assert_eq!(c[2].next().await, RelayFrame::Payload(b"hi".to_vec()));
     r.shutdown().await;
 }
 
@@ -187,38 +188,38 @@ async fn leave_rejoin_and_a_dead_peer() {
     let (mut a, mut b) = (connect(&r).await, connect(&r).await);
     assert_eq!(
         a.join_and_wait("r").await,
-        vec![Frame::Joined {
+        vec![RelayFrame::Joined {
             room: room("r"),
             seat: 0
         }]
     );
-    assert_eq!(a.next().await, Frame::Waiting);
+    assert_eq!(a.next().await, RelayFrame::Waiting);
     assert_eq!(
         b.join_and_wait("r").await,
-        vec![Frame::Joined {
+        vec![RelayFrame::Joined {
             room: room("r"),
             seat: 1
         }]
     );
-    assert_eq!(a.next().await, Frame::PeerJoined);
-    assert_eq!(b.next().await, Frame::PeerJoined);
-    b.send(Frame::Leave).await;
-    assert_eq!(a.next().await, Frame::PeerLeft);
-    assert_eq!(a.next().await, Frame::Waiting);
+    assert_eq!(a.next().await, RelayFrame::PeerJoined);
+    assert_eq!(b.next().await, RelayFrame::PeerJoined);
+    b.send(ClientFrame::Leave).await;
+    assert_eq!(a.next().await, RelayFrame::PeerLeft);
+    assert_eq!(a.next().await, RelayFrame::Waiting);
     b.join("r").await;
     assert_eq!(
         b.next().await,
-        Frame::Joined {
+        RelayFrame::Joined {
             room: room("r"),
             seat: 1
         }
     );
-    assert_eq!(a.next().await, Frame::PeerJoined);
-    assert_eq!(b.next().await, Frame::PeerJoined);
+    assert_eq!(a.next().await, RelayFrame::PeerJoined);
+    assert_eq!(b.next().await, RelayFrame::PeerJoined);
     // b's connection dies: a is told at once.
     b.tx.close();
-    assert_eq!(a.next().await, Frame::PeerLeft);
-    assert_eq!(a.next().await, Frame::Waiting);
+    assert_eq!(a.next().await, RelayFrame::PeerLeft);
+    assert_eq!(a.next().await, RelayFrame::Waiting);
     r.shutdown().await;
 }
 
@@ -245,39 +246,41 @@ async fn oversized_and_malformed_frames_get_typed_errors_and_the_relay_survives(
         let mut c = connect(&r).await;
         c.tx.send_bytes(&bytes).await.unwrap();
         match c.next().await {
-            Frame::Error { code: got, .. } => assert_eq!(got, code, "{bytes:?}"),
+            RelayFrame::Error { code: got, .. } => assert_eq!(got, code, "{bytes:?}"),
             other => panic!("expected an error for {bytes:?}, got {other:?}"),
         }
         c.expect_closed().await;
     }
     // A client sending relay-only frames is refused too.
     let mut c = connect(&r).await;
-    c.send(Frame::PeerJoined).await;
+    c.tx.send_bytes(&RelayFrame::PeerJoined.to_bytes())
+        .await
+        .unwrap();
     assert!(matches!(
         c.next().await,
-        Frame::Error {
+        RelayFrame::Error {
             code: ErrorCode::MalformedFrame,
             ..
         }
     ));
     // Payload while not in a room: an error, not a close.
     let mut d = connect(&r).await;
-    d.send(Frame::Payload(vec![1])).await;
+    d.send(ClientFrame::Payload(vec![1])).await;
     assert!(matches!(
         d.next().await,
-        Frame::Error {
+        RelayFrame::Error {
             code: ErrorCode::NotInRoom,
             ..
         }
     ));
-    d.send(Frame::Ping(5)).await;
-    assert_eq!(d.next().await, Frame::Pong(5));
+    d.send(ClientFrame::Ping(5)).await;
+    assert_eq!(d.next().await, RelayFrame::Pong(5));
     // And the relay still serves newcomers.
     let mut e = connect(&r).await;
     e.join("after").await;
     assert_eq!(
         e.next().await,
-        Frame::Joined {
+        RelayFrame::Joined {
             room: room("after"),
             seat: 0
         }
@@ -298,11 +301,11 @@ async fn a_flood_of_joiners_lands_in_valid_rooms_of_two() {
     for c in &mut clients {
         loop {
             match c.next().await {
-                Frame::Joined { room, .. } => {
+                RelayFrame::Joined { room, .. } => {
                     *rooms.entry(room.as_str().to_owned()).or_default() += 1;
                     break;
                 }
-                Frame::Redirected { from, .. } => assert_eq!(from.as_str(), "flood"),
+                RelayFrame::Redirected { from, .. } => assert_eq!(from.as_str(), "flood"),
                 other => panic!("unexpected {other:?}"),
             }
         }
@@ -330,21 +333,21 @@ async fn an_idle_client_is_timed_out() {
     // The active client keeps pinging and survives.
     let mut n = 1;
     while tokio::time::Instant::now() < deadline {
-        active.send(Frame::Ping(n)).await;
-        assert_eq!(active.next().await, Frame::Pong(n));
+        active.send(ClientFrame::Ping(n)).await;
+        assert_eq!(active.next().await, RelayFrame::Pong(n));
         n += 1;
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(matches!(
         idle.next().await,
-        Frame::Error {
+        RelayFrame::Error {
             code: ErrorCode::IdleTimeout,
             ..
         }
     ));
     idle.expect_closed().await;
-    active.send(Frame::Ping(0)).await;
-    assert_eq!(active.next().await, Frame::Pong(0));
+    active.send(ClientFrame::Ping(0)).await;
+    assert_eq!(active.next().await, RelayFrame::Pong(0));
     r.shutdown().await;
 }
 
@@ -410,7 +413,7 @@ async fn shutdown_tells_clients() {
     r.shutdown().await;
     assert!(matches!(
         a.next().await,
-        Frame::Error {
+        RelayFrame::Error {
             code: ErrorCode::ShuttingDown,
             ..
         }

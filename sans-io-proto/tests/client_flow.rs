@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::{alice, bob, rng};
 use rand_chacha::ChaCha20Rng;
-use sans_io_proto::frame::{Frame, FrameDecoder, RoomName};
+use sans_io_proto::frame::{ClientFrame, FrameDecoder, RelayFrame, RoomName};
 use sans_io_proto::{Client, ClientConfig, Event, Fingerprint, MessageState, Output};
 
 struct Side {
@@ -25,7 +25,7 @@ struct Side {
 struct World {
     now: Instant,
     sides: [Side; 2],
-    decoders: [FrameDecoder; 2],
+    decoders: [FrameDecoder<ClientFrame>; 2],
     seated: [bool; 2],
 }
 
@@ -59,7 +59,7 @@ impl World {
         }
     }
 
-    fn send_to(&mut self, i: usize, frame: Frame) {
+    fn send_to(&mut self, i: usize, frame: RelayFrame) {
         if self.sides[i].connected {
             let now = self.now;
             self.sides[i].client.handle_input(&frame.to_bytes(), now);
@@ -67,29 +67,29 @@ impl World {
     }
 
     /// The relay's reaction to a client frame.
-    fn relay(&mut self, from: usize, frame: Frame) {
+    fn relay(&mut self, from: usize, frame: ClientFrame) {
         let other = 1 - from;
         match frame {
-            Frame::Join { room } => {
+            ClientFrame::Join { room } => {
                 self.seated[from] = true;
                 self.send_to(
                     from,
-                    Frame::Joined {
+                    RelayFrame::Joined {
                         room,
                         seat: from as u8,
                     },
                 );
                 if self.seated[other] {
-                    self.send_to(from, Frame::PeerJoined);
-                    self.send_to(other, Frame::PeerJoined);
+                    self.send_to(from, RelayFrame::PeerJoined);
+                    self.send_to(other, RelayFrame::PeerJoined);
                 } else {
-                    self.send_to(from, Frame::Waiting);
+                    self.send_to(from, RelayFrame::Waiting);
                 }
             }
-            Frame::Leave => self.unseat(from),
-            Frame::Payload(p) => {
+            ClientFrame::Leave => self.unseat(from),
+            ClientFrame::Payload(p) => {
                 if self.seated[other] {
-                    self.send_to(other, Frame::Payload(p));
+                    self.send_to(other, RelayFrame::Payload(p));
                 }
             }
             _ => {}
@@ -98,8 +98,8 @@ impl World {
 
     fn unseat(&mut self, i: usize) {
         if std::mem::replace(&mut self.seated[i], false) && self.seated[1 - i] {
-            self.send_to(1 - i, Frame::PeerLeft);
-            self.send_to(1 - i, Frame::Waiting);
+            self.send_to(1 - i, RelayFrame::PeerLeft);
+            self.send_to(1 - i, RelayFrame::Waiting);
         }
     }
 

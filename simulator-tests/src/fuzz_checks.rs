@@ -14,7 +14,7 @@ use arbitrary::{Arbitrary, Unstructured};
 use quic_relay::core::{ConnId, Limits, RelayCore, RelayOutput};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use sans_io_proto::frame::{Frame, FrameDecoder, RoomName};
+use sans_io_proto::frame::{ClientFrame, FrameDecoder, RelayFrame, RoomName, WireFrame};
 use sans_io_proto::{
     Client, ClientConfig, Content, Event, Handshake, IdentityKeyPair, Output, PublicIdentity,
     Session, identity_file,
@@ -69,27 +69,54 @@ pub fn established() -> &'static (Session, Session, Vec<Vec<u8>>) {
     })
 }
 
-/// Relay frames from the network: `Frame::decode` on the raw input, and the stream decoder fed
-/// the same bytes in pieces whose size the first byte picks. A decoded frame re-encodes to bytes
-/// that decode to the same frame.
+/// Frames from the network, in both directions: one-shot `decode` of each direction on the raw
+/// input, and each direction's stream decoder fed the same bytes in pieces whose size the first
+/// byte picks (alternately whole pieces and at most `wanted()` bytes, as the relay reads). A
+/// decoded frame re-encodes to bytes that decode to the same frame.
 pub fn frame_decode(data: &[u8]) {
-    if let Ok((frame, used)) = Frame::decode(data) {
+    one_direction::<ClientFrame>(data);
+    one_direction::<RelayFrame>(data);
+}
+
+fn one_direction<F: WireFrame + PartialEq + core::fmt::Debug>(data: &[u8]) {
+    if let Ok((frame, used)) = F::decode(data) {
         assert!(
             used <= data.len(),
             "decoder claims to have used more bytes than it had"
         );
         let again = frame.to_bytes();
         assert_eq!(
-            Frame::decode(&again).map(|(f, _)| f),
+            F::decode(&again).map(|(f, _)| f),
             Ok(frame),
             "re-encoding changed a frame"
         );
     }
     let step = usize::from(data.first().copied().unwrap_or(1)).max(1);
-    let mut decoder = FrameDecoder::new();
-    for piece in data.chunks(step) {
+    let bounded = data.len().is_multiple_of(2);
+    let mut decoder = FrameDecoder::<F>::new();
+    let mut rest = data;
+    while !rest.is_empty() {
+        let wanted = decoder.wanted();
+        let n = if bounded { step.min(wanted) } else { step };
+        if n == 0 {
+            // Failed (wanted() is 0 only then, or with a whole frame buffered, which the loop
+            // below always takes out).
+            assert!(
+                decoder.next_frame().is_err(),
+                "wanted() is 0 on a healthy decoder"
+            );
+            break;
+        }
+        let (piece, tail) = rest.split_at(n.min(rest.len()));
+        rest = tail;
         decoder.push(piece);
         while let Ok(Some(_)) = decoder.next_frame() {}
+        assert!(
+            decoder.buffered()
+                <= sans_io_proto::frame::HEADER_LEN
+                    + sans_io_proto::frame::MAX_FRAME_BODY
+                    + if bounded { 0 } else { step }
+        );
     }
 }
 
@@ -291,7 +318,7 @@ pub fn relay_core(data: &[u8]) {
     };
     let mut core = RelayCore::new(limits);
     let mut now = Instant::now();
-    let mut conns: Vec<(ConnId, FrameDecoder)> = Vec::new();
+    let mut conns: Vec<(ConnId, FrameDecoder<ClientFrame>)> = Vec::new();
     for op in ops.into_iter().take(200) {
         match op {
             RelayOp::Connect if conns.len() < 8 => {
@@ -327,7 +354,7 @@ pub fn relay_core(data: &[u8]) {
         while let Some(out) = core.poll_output() {
             if let RelayOutput::Send {
                 to,
-                frame: Frame::Payload(_),
+                frame: RelayFrame::Payload(_),
             } = out
             {
                 assert!(

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use sans_io_proto::frame::Frame;
+use sans_io_proto::frame::{ClientFrame, RelayFrame};
 use sans_io_proto::{Client, ClientConfig, Event, IdentityKeyPair, Output};
 
 use crate::faults::{Faults, Profile};
@@ -61,8 +61,9 @@ fn foreign_payloads() -> Vec<Vec<u8>> {
             .iter()
             .filter_map(|line| line.rsplit(' ').next())
             .filter_map(|h| hex::decode(h).ok())
-            .filter_map(|bytes| match Frame::decode(&bytes) {
-                Ok((Frame::Payload(p), _)) => Some(p),
+            // Both directions encode a Payload the same way.
+            .filter_map(|bytes| match RelayFrame::decode(&bytes) {
+                Ok((RelayFrame::Payload(p), _)) => Some(p),
                 _ => None,
             })
             .collect()
@@ -245,7 +246,7 @@ impl Mitm {
     /// The victim was paired: Mallory's client facing it starts a handshake.
     pub fn peer_joined(&mut self, victim: usize, now: Instant) -> Vec<(usize, Vec<u8>)> {
         let side = self.side(victim);
-        self.mallory[side].handle_frame(Frame::PeerJoined, now);
+        self.mallory[side].handle_frame(RelayFrame::PeerJoined, now);
         self.drain(now)
     }
 
@@ -257,7 +258,7 @@ impl Mitm {
         now: Instant,
     ) -> Vec<(usize, Vec<u8>)> {
         let side = self.side(victim);
-        self.mallory[side].handle_frame(Frame::Payload(payload.to_vec()), now);
+        self.mallory[side].handle_frame(RelayFrame::Payload(payload.to_vec()), now);
         self.drain(now)
     }
 
@@ -271,7 +272,7 @@ impl Mitm {
                     moved = true;
                     match o {
                         Output::Transmit(bytes) => {
-                            if let Ok((Frame::Payload(p), _)) = Frame::decode(&bytes) {
+                            if let Ok((ClientFrame::Payload(p), _)) = ClientFrame::decode(&bytes) {
                                 out.push((self.victims[side], p));
                             }
                         }

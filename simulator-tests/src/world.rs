@@ -13,7 +13,7 @@ use quic_relay::core::{ConnId, Limits, RelayCore, RelayOutput};
 use rand::Rng;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use sans_io_proto::frame::{Frame, FrameDecoder, RoomName};
+use sans_io_proto::frame::{ClientFrame, FrameDecoder, RelayFrame, RoomName};
 use sans_io_proto::{Client, ClientConfig, Event, IdentityKeyPair, Output, SecureInfo};
 
 use crate::faults::Faults;
@@ -27,7 +27,7 @@ enum What {
     ToRelay {
         client: usize,
         conn: ConnId,
-        frame: Frame,
+        frame: ClientFrame,
     },
     /// Bytes reach a client from the relay.
     ToClient {
@@ -97,7 +97,7 @@ pub struct SimClient {
     pub secure: Option<SecureInfo>,
     /// Sequence numbers sent in the current session (for checking acks).
     pub session_seqs: std::collections::HashSet<u64>,
-    upstream: FrameDecoder,
+    upstream: FrameDecoder<ClientFrame>,
     connections: u64,
     /// Last scheduled arrival on the relay → client link (keeps the link FIFO).
     link_clock: Duration,
@@ -309,7 +309,7 @@ impl World {
                 if self.clients[client].conn != Some(conn) {
                     return; // the connection died meanwhile
                 }
-                if let Frame::Payload(bytes) = &frame {
+                if let ClientFrame::Payload(bytes) = &frame {
                     self.ledger
                         .scan_relay_payload(bytes, &self.clients, identities());
                     self.seen.push((client, bytes.clone()));
@@ -462,7 +462,7 @@ impl World {
             }
             for frame in frames {
                 match frame {
-                    Frame::Payload(p) => {
+                    ClientFrame::Payload(p) => {
                         self.ledger
                             .scan_relay_payload(&p, &self.clients, identities());
                         let now = self.base + self.now;
@@ -519,7 +519,7 @@ impl World {
     fn mitm_replies(&mut self, replies: Vec<(usize, Vec<u8>)>) {
         for (victim, payload) in replies {
             if let Some(conn) = self.clients[victim].conn {
-                let bytes = Frame::Payload(payload).to_bytes();
+                let bytes = RelayFrame::Payload(payload).to_bytes();
                 let at = self.link_time(victim, false);
                 self.push(
                     at,
@@ -565,12 +565,12 @@ impl World {
         at
     }
 
-    fn relay_sends(&mut self, i: usize, conn: ConnId, frame: Frame) {
+    fn relay_sends(&mut self, i: usize, conn: ConnId, frame: RelayFrame) {
         if self.mitm.as_ref().is_some_and(|m| m.intercepts(i)) {
             match &frame {
                 // The victim's real peer never reaches it: Mallory answers instead.
-                Frame::Payload(_) => return,
-                Frame::PeerJoined => {
+                RelayFrame::Payload(_) => return,
+                RelayFrame::PeerJoined => {
                     let now = self.base + self.now;
                     let replies = self
                         .mitm
@@ -584,7 +584,7 @@ impl World {
                 _ => {}
             }
         }
-        let Frame::Payload(payload) = frame else {
+        let RelayFrame::Payload(payload) = frame else {
             self.relay_to_client(i, conn, &frame, false);
             return;
         };
@@ -630,7 +630,7 @@ impl World {
             deliveries.push((pick, false));
         }
         for (p, reorder) in deliveries {
-            self.relay_to_client(i, conn, &Frame::Payload(p), reorder);
+            self.relay_to_client(i, conn, &RelayFrame::Payload(p), reorder);
         }
     }
 
@@ -649,7 +649,7 @@ impl World {
     }
 
     /// Records and schedules one frame from the relay to client `i` over connection `conn`.
-    fn relay_to_client(&mut self, i: usize, conn: ConnId, frame: &Frame, reorder: bool) {
+    fn relay_to_client(&mut self, i: usize, conn: ConnId, frame: &RelayFrame, reorder: bool) {
         let bytes = frame.to_bytes();
         let name = self.clients[i].name.clone();
         self.record(|| format!("relay -> {} {}", name, hex::encode(&bytes)));

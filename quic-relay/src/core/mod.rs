@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 pub use limits::Limits;
 use limits::TokenBucket;
-use sans_io_proto::frame::{ErrorCode, Frame, FrameError, RoomName};
+use sans_io_proto::frame::{ClientFrame, ErrorCode, FrameError, RelayFrame, RoomName};
 
 /// A connection's identifier inside the core.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -33,7 +33,7 @@ pub enum RelayOutput {
         /// The connection.
         to: ConnId,
         /// The frame.
-        frame: Frame,
+        frame: RelayFrame,
     },
     /// Close the connection (after sending what was queued for it) with this code.
     Close {
@@ -161,7 +161,7 @@ impl RelayCore {
     }
 
     /// A decoded frame from a connection.
-    pub fn handle_frame(&mut self, conn: ConnId, frame: Frame, now: Instant) {
+    pub fn handle_frame(&mut self, conn: ConnId, frame: ClientFrame, now: Instant) {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
@@ -170,24 +170,10 @@ impl RelayCore {
         }
         c.last_seen = now;
         match frame {
-            Frame::Join { room } => self.join(conn, room, now),
-            Frame::Leave => self.leave(conn),
-            Frame::Payload(data) => self.payload(conn, data, now),
-            Frame::Ping(n) => self.send(conn, Frame::Pong(n)),
-            Frame::Pong(_) => {}
-            Frame::Joined { .. }
-            | Frame::Waiting
-            | Frame::Redirected { .. }
-            | Frame::PeerJoined
-            | Frame::PeerLeft
-            | Frame::Error { .. } => {
-                self.error(
-                    conn,
-                    ErrorCode::MalformedFrame,
-                    "clients may not send relay frames",
-                );
-                self.close(conn, ErrorCode::MalformedFrame);
-            }
+            ClientFrame::Join { room } => self.join(conn, room, now),
+            ClientFrame::Leave => self.leave(conn),
+            ClientFrame::Payload(data) => self.payload(conn, data, now),
+            ClientFrame::Ping(n) => self.send(conn, RelayFrame::Pong(n)),
         }
     }
 
@@ -258,14 +244,14 @@ impl RelayCore {
 
     // ---- rules --------------------------------------------------------------------------------
 
-    fn send(&mut self, to: ConnId, frame: Frame) {
+    fn send(&mut self, to: ConnId, frame: RelayFrame) {
         self.outputs.push_back(RelayOutput::Send { to, frame });
     }
 
     fn error(&mut self, to: ConnId, code: ErrorCode, message: &str) {
         self.send(
             to,
-            Frame::Error {
+            RelayFrame::Error {
                 code,
                 message: message.to_owned(),
             },
@@ -316,7 +302,7 @@ impl RelayCore {
             self.stats.redirects += 1;
             self.send(
                 conn,
-                Frame::Redirected {
+                RelayFrame::Redirected {
                     from: requested,
                     to: room.clone(),
                 },
@@ -331,17 +317,17 @@ impl RelayCore {
         }
         self.send(
             conn,
-            Frame::Joined {
+            RelayFrame::Joined {
                 room,
                 seat: seat as u8,
             },
         );
         match peer {
             Some(peer) => {
-                self.send(peer, Frame::PeerJoined);
-                self.send(conn, Frame::PeerJoined);
+                self.send(peer, RelayFrame::PeerJoined);
+                self.send(conn, RelayFrame::PeerJoined);
             }
-            None => self.send(conn, Frame::Waiting),
+            None => self.send(conn, RelayFrame::Waiting),
         }
     }
 
@@ -377,8 +363,8 @@ impl RelayCore {
             self.rooms.remove(&room_name);
         }
         for peer in remaining {
-            self.send(peer, Frame::PeerLeft);
-            self.send(peer, Frame::Waiting);
+            self.send(peer, RelayFrame::PeerLeft);
+            self.send(peer, RelayFrame::Waiting);
         }
     }
 
@@ -400,7 +386,7 @@ impl RelayCore {
         match peer {
             Some(peer) => {
                 self.stats.relayed += 1;
-                self.send(peer, Frame::Payload(data));
+                self.send(peer, RelayFrame::Payload(data));
             }
             None => self.error(conn, ErrorCode::NotInRoom, "no peer to relay to"),
         }

@@ -27,7 +27,7 @@ impl World {
         self.core.handle_connect(self.t0).unwrap()
     }
 
-    fn frame(&mut self, conn: ConnId, frame: Frame) -> Vec<RelayOutput> {
+    fn frame(&mut self, conn: ConnId, frame: ClientFrame) -> Vec<RelayOutput> {
         self.core.handle_frame(conn, frame, self.t0);
         self.drain()
     }
@@ -37,16 +37,16 @@ impl World {
     }
 
     fn join(&mut self, conn: ConnId, name: &str) -> Vec<RelayOutput> {
-        self.frame(conn, Frame::Join { room: room(name) })
+        self.frame(conn, ClientFrame::Join { room: room(name) })
     }
 }
 
-fn send(to: ConnId, frame: Frame) -> RelayOutput {
+fn send(to: ConnId, frame: RelayFrame) -> RelayOutput {
     RelayOutput::Send { to, frame }
 }
 
 fn is_error(out: &[RelayOutput], to: ConnId, code: ErrorCode) -> bool {
-    out.iter().any(|o| matches!(o, RelayOutput::Send { to: t, frame: Frame::Error { code: c, .. } } if *t == to && *c == code))
+    out.iter().any(|o| matches!(o, RelayOutput::Send { to: t, frame: RelayFrame::Error { code: c, .. } } if *t == to && *c == code))
 }
 
 #[test]
@@ -58,12 +58,12 @@ fn first_waits_second_pairs_both_are_told() {
         vec![
             send(
                 a,
-                Frame::Joined {
+                RelayFrame::Joined {
                     room: room("r"),
                     seat: 0
                 }
             ),
-            send(a, Frame::Waiting)
+            send(a, RelayFrame::Waiting)
         ]
     );
     assert_eq!(
@@ -71,13 +71,13 @@ fn first_waits_second_pairs_both_are_told() {
         vec![
             send(
                 b,
-                Frame::Joined {
+                RelayFrame::Joined {
                     room: room("r"),
                     seat: 1
                 }
             ),
-            send(a, Frame::PeerJoined),
-            send(b, Frame::PeerJoined)
+            send(a, RelayFrame::PeerJoined),
+            send(b, RelayFrame::PeerJoined)
         ]
     );
 }
@@ -89,12 +89,12 @@ fn payloads_go_to_the_other_seat_only_and_are_not_echoed() {
     w.join(a, "r");
     w.join(b, "r");
     assert_eq!(
-        w.frame(a, Frame::Payload(vec![1, 2])),
-        vec![send(b, Frame::Payload(vec![1, 2]))]
+        w.frame(a, ClientFrame::Payload(vec![1, 2])),
+        vec![send(b, RelayFrame::Payload(vec![1, 2]))]
     );
     assert_eq!(
-        w.frame(b, Frame::Payload(vec![3])),
-        vec![send(a, Frame::Payload(vec![3]))]
+        w.frame(b, ClientFrame::Payload(vec![3])),
+        vec![send(a, RelayFrame::Payload(vec![3]))]
     );
     assert_eq!(w.core.stats().relayed, 2);
 }
@@ -110,19 +110,19 @@ fn a_third_is_redirected_and_pairs_with_a_fourth() {
         vec![
             send(
                 ids[2],
-                Frame::Redirected {
+                RelayFrame::Redirected {
                     from: room("r"),
                     to: room("r-2")
                 }
             ),
             send(
                 ids[2],
-                Frame::Joined {
+                RelayFrame::Joined {
                     room: room("r-2"),
                     seat: 0
                 }
             ),
-            send(ids[2], Frame::Waiting),
+            send(ids[2], RelayFrame::Waiting),
         ]
     );
     let out = w.join(ids[3], "r");
@@ -130,15 +130,15 @@ fn a_third_is_redirected_and_pairs_with_a_fourth() {
         out[0],
         send(
             ids[3],
-            Frame::Redirected {
+            RelayFrame::Redirected {
                 from: room("r"),
                 to: room("r-2")
             }
         )
     );
     assert!(
-        out.contains(&send(ids[2], Frame::PeerJoined))
-            && out.contains(&send(ids[3], Frame::PeerJoined))
+        out.contains(&send(ids[2], RelayFrame::PeerJoined))
+            && out.contains(&send(ids[3], RelayFrame::PeerJoined))
     );
     // A fifth goes to r-3.
     let e = w.connect();
@@ -146,7 +146,7 @@ fn a_third_is_redirected_and_pairs_with_a_fourth() {
         w.join(e, "r")[0],
         send(
             e,
-            Frame::Redirected {
+            RelayFrame::Redirected {
                 from: room("r"),
                 to: room("r-3")
             }
@@ -162,8 +162,8 @@ fn leaving_tells_the_peer_at_once_and_frees_the_seat() {
     w.join(a, "r");
     w.join(b, "r");
     assert_eq!(
-        w.frame(a, Frame::Leave),
-        vec![send(b, Frame::PeerLeft), send(b, Frame::Waiting)]
+        w.frame(a, ClientFrame::Leave),
+        vec![send(b, RelayFrame::PeerLeft), send(b, RelayFrame::Waiting)]
     );
     // The seat is free again: c takes it (no redirect) and b is told.
     let out = w.join(c, "r");
@@ -171,18 +171,18 @@ fn leaving_tells_the_peer_at_once_and_frees_the_seat() {
         out[0],
         send(
             c,
-            Frame::Joined {
+            RelayFrame::Joined {
                 room: room("r"),
                 seat: 0
             }
         )
     );
-    assert!(out.contains(&send(b, Frame::PeerJoined)));
+    assert!(out.contains(&send(b, RelayFrame::PeerJoined)));
     // a may join again after leaving; the room is full now, so it is redirected.
     assert!(matches!(
         w.join(a, "r")[0],
         RelayOutput::Send {
-            frame: Frame::Redirected { .. },
+            frame: RelayFrame::Redirected { .. },
             ..
         }
     ));
@@ -190,7 +190,7 @@ fn leaving_tells_the_peer_at_once_and_frees_the_seat() {
     w.core.handle_disconnect(c);
     assert_eq!(
         w.drain(),
-        vec![send(b, Frame::PeerLeft), send(b, Frame::Waiting)]
+        vec![send(b, RelayFrame::PeerLeft), send(b, RelayFrame::Waiting)]
     );
     w.core.handle_disconnect(b);
     assert_eq!(w.core.stats().rooms, 1, "empty rooms disappear");
@@ -201,19 +201,25 @@ fn rule_violations_get_typed_errors() {
     let mut w = World::new(Limits::default());
     let (a, b) = (w.connect(), w.connect());
     assert!(is_error(
-        &w.frame(a, Frame::Payload(vec![1])),
+        &w.frame(a, ClientFrame::Payload(vec![1])),
         a,
         ErrorCode::NotInRoom
     ));
     w.join(a, "r");
     assert!(is_error(
-        &w.frame(a, Frame::Payload(vec![1])),
+        &w.frame(a, ClientFrame::Payload(vec![1])),
         a,
         ErrorCode::NotInRoom
     ));
     assert!(is_error(&w.join(a, "s"), a, ErrorCode::AlreadyInRoom));
-    assert_eq!(w.frame(a, Frame::Ping(7)), vec![send(a, Frame::Pong(7))]);
-    let out = w.frame(b, Frame::PeerJoined);
+    assert_eq!(
+        w.frame(a, ClientFrame::Ping(7)),
+        vec![send(a, RelayFrame::Pong(7))]
+    );
+    // A relay frame from a client does not even decode (wrong direction).
+    w.core
+        .handle_decode_error(b, &FrameError::WrongDirection(0x13));
+    let out = w.drain();
     assert!(is_error(&out, b, ErrorCode::MalformedFrame));
     assert!(out.contains(&RelayOutput::Close {
         conn: b,
@@ -244,28 +250,28 @@ fn join_and_payload_rates_are_limited_and_abuse_closes() {
     let mut w = World::new(limits);
     let (a, b) = (w.connect(), w.connect());
     w.join(a, "r");
-    w.frame(a, Frame::Leave);
+    w.frame(a, ClientFrame::Leave);
     w.join(a, "r");
-    w.frame(a, Frame::Leave);
+    w.frame(a, ClientFrame::Leave);
     assert!(is_error(&w.join(a, "r"), a, ErrorCode::RateLimited));
     // After a second a token is back.
     w.core
-        .handle_frame(a, Frame::Join { room: room("r") }, w.at(1000));
+        .handle_frame(a, ClientFrame::Join { room: room("r") }, w.at(1000));
     assert!(matches!(
         w.drain()[0],
         RelayOutput::Send {
-            frame: Frame::Joined { .. },
+            frame: RelayFrame::Joined { .. },
             ..
         }
     ));
     w.join(b, "r");
     for _ in 0..3 {
-        w.frame(b, Frame::Payload(vec![0]));
+        w.frame(b, ClientFrame::Payload(vec![0]));
     }
-    let out = w.frame(b, Frame::Payload(vec![0]));
+    let out = w.frame(b, ClientFrame::Payload(vec![0]));
     assert!(is_error(&out, b, ErrorCode::RateLimited));
-    w.frame(b, Frame::Payload(vec![0]));
-    let out = w.frame(b, Frame::Payload(vec![0]));
+    w.frame(b, ClientFrame::Payload(vec![0]));
+    let out = w.frame(b, ClientFrame::Payload(vec![0]));
     assert!(
         out.contains(&RelayOutput::Close {
             conn: b,
@@ -274,7 +280,7 @@ fn join_and_payload_rates_are_limited_and_abuse_closes() {
         "{out:?}"
     );
     assert!(
-        out.contains(&send(a, Frame::PeerLeft)),
+        out.contains(&send(a, RelayFrame::PeerLeft)),
         "the peer learns the abuser left"
     );
 }
@@ -289,7 +295,7 @@ fn idle_connections_are_closed_and_active_ones_kept() {
     let (a, b) = (w.connect(), w.connect());
     w.join(a, "r");
     w.join(b, "r");
-    w.core.handle_frame(b, Frame::Ping(1), w.at(9_000));
+    w.core.handle_frame(b, ClientFrame::Ping(1), w.at(9_000));
     w.drain();
     assert!(w.core.poll_timeout().is_some());
     w.core.handle_timeout(w.at(10_000));
@@ -299,7 +305,7 @@ fn idle_connections_are_closed_and_active_ones_kept() {
         conn: a,
         code: ErrorCode::IdleTimeout
     }));
-    assert!(out.contains(&send(b, Frame::PeerLeft)));
+    assert!(out.contains(&send(b, RelayFrame::PeerLeft)));
     assert!(
         !out.iter()
             .any(|o| matches!(o, RelayOutput::Close { conn, .. } if *conn == b))
@@ -322,7 +328,7 @@ fn connection_and_room_caps() {
     assert!(matches!(
         w.join(b, "r")[0],
         RelayOutput::Send {
-            frame: Frame::Joined { .. },
+            frame: RelayFrame::Joined { .. },
             ..
         }
     ));

@@ -34,7 +34,7 @@ use crate::delivery::{
     Conversation, Entry, MAX_OUTBOX, MessageId, OutboxError, StateError, Stored,
 };
 use crate::envelope::{DataMessage, Envelope, HandshakeMessage};
-use crate::frame::{Frame, FrameDecoder, RoomName};
+use crate::frame::{ClientFrame, FrameDecoder, RelayFrame, RoomName};
 use crate::handshake::{Handshake, HandshakeError};
 use crate::identity::{Fingerprint, IdentityKeyPair};
 use crate::session::{Content, EncryptError, MAX_ACK_IDS, RESUME_NONCE_LEN, Session};
@@ -122,7 +122,7 @@ pub struct Client<R> {
     identity: IdentityKeyPair,
     config: ClientConfig,
     rng: R,
-    decoder: FrameDecoder,
+    decoder: FrameDecoder<RelayFrame>,
     connected: bool,
     broken: bool,
     room: Option<RoomName>,
@@ -295,7 +295,7 @@ impl<R: CryptoRngCore> Client<R> {
         self.retries = 0;
         self.room = Some(room.clone());
         if self.connected {
-            self.transmit(&Frame::Join { room });
+            self.transmit(&ClientFrame::Join { room });
         }
     }
 
@@ -306,7 +306,7 @@ impl<R: CryptoRngCore> Client<R> {
         self.room = None;
         self.seat = None;
         if self.connected {
-            self.transmit(&Frame::Leave);
+            self.transmit(&ClientFrame::Leave);
         }
     }
 
@@ -363,7 +363,7 @@ impl<R: CryptoRngCore> Client<R> {
         self.decoder = FrameDecoder::default();
         self.next_ping = now + KEEPALIVE_INTERVAL;
         if let Some(room) = self.room.clone() {
-            self.transmit(&Frame::Join { room });
+            self.transmit(&ClientFrame::Join { room });
         }
     }
 
@@ -404,32 +404,29 @@ impl<R: CryptoRngCore> Client<R> {
     }
 
     /// One decoded frame from the relay.
-    pub fn handle_frame(&mut self, frame: Frame, now: Instant) {
+    pub fn handle_frame(&mut self, frame: RelayFrame, now: Instant) {
         match frame {
-            Frame::Joined { room, seat } => {
+            RelayFrame::Joined { room, seat } => {
                 self.seat = Some(seat);
                 self.event(Event::Joined { room, seat });
             }
-            Frame::Redirected { from, to } => {
+            RelayFrame::Redirected { from, to } => {
                 // We are in `to` now; a rejoin after a reconnect asks for it again.
                 self.room = Some(to.clone());
                 self.event(Event::Redirected { from, to });
             }
-            Frame::Waiting => {
+            RelayFrame::Waiting => {
                 self.end_peer(now, true);
                 self.event(Event::WaitingForPeer);
             }
-            Frame::PeerJoined => self.on_peer_joined(now),
-            Frame::PeerLeft => {
+            RelayFrame::PeerJoined => self.on_peer_joined(now),
+            RelayFrame::PeerLeft => {
                 self.end_peer(now, true);
                 self.event(Event::PeerLeft);
             }
-            Frame::Payload(bytes) => self.handle_payload(&bytes, now),
-            Frame::Ping(nonce) => self.transmit(&Frame::Pong(nonce)),
-            Frame::Pong(_) => {}
-            Frame::Error { code, message } => self.event(Event::RelayError { code, message }),
-            // Client-to-relay frames coming back: the relay is confused or hostile; ignore them.
-            Frame::Join { .. } | Frame::Leave => {}
+            RelayFrame::Payload(bytes) => self.handle_payload(&bytes, now),
+            RelayFrame::Pong(_) => {}
+            RelayFrame::Error { code, message } => self.event(Event::RelayError { code, message }),
         }
         self.flush_acks();
     }
@@ -438,7 +435,7 @@ impl<R: CryptoRngCore> Client<R> {
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.connected && now >= self.next_ping {
             self.ping_nonce = self.ping_nonce.wrapping_add(1);
-            self.transmit(&Frame::Ping(self.ping_nonce));
+            self.transmit(&ClientFrame::Ping(self.ping_nonce));
             self.next_ping = now + KEEPALIVE_INTERVAL;
         }
         if let Some(parked) = &self.parked
@@ -506,7 +503,7 @@ impl<R: CryptoRngCore> Client<R> {
 
     // ---- internals: plumbing ------------------------------------------------------------------
 
-    fn transmit(&mut self, frame: &Frame) {
+    fn transmit(&mut self, frame: &ClientFrame) {
         self.outputs.push_back(Output::Transmit(frame.to_bytes()));
     }
 
@@ -531,8 +528,8 @@ impl<R: CryptoRngCore> Client<R> {
     fn rejoin(&mut self, _now: Instant) {
         if let (true, Some(room)) = (self.connected, self.room.clone()) {
             // Leave and rejoin: the relay tells the peer, and both restart from PeerJoined.
-            self.transmit(&Frame::Leave);
-            self.transmit(&Frame::Join { room });
+            self.transmit(&ClientFrame::Leave);
+            self.transmit(&ClientFrame::Join { room });
         }
     }
 
@@ -542,8 +539,9 @@ impl<R: CryptoRngCore> Client<R> {
             return Ok(());
         };
         let out = secure.session.encrypt(content, sent_at_ms, &mut self.rng)?;
-        self.outputs
-            .push_back(Output::Transmit(Frame::Payload(out.envelope).to_bytes()));
+        self.outputs.push_back(Output::Transmit(
+            ClientFrame::Payload(out.envelope).to_bytes(),
+        ));
         Ok(())
     }
 
@@ -652,7 +650,7 @@ impl<R: CryptoRngCore> Client<R> {
         let mut frames = Vec::new();
         if let Peer::Handshaking(hs) = &mut self.peer {
             while let Some(envelope) = hs.poll_transmit() {
-                frames.push(Frame::Payload(envelope));
+                frames.push(ClientFrame::Payload(envelope));
             }
         }
         for frame in &frames {

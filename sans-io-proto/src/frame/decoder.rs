@@ -1,17 +1,33 @@
-//! Stream reassembly: bytes arrive in arbitrary pieces from the QUIC stream, frames come out.
+//! Stream reassembly: bytes arrive in arbitrary pieces from the QUIC stream, frames of one
+//! direction come out (`FrameDecoder<ClientFrame>` in the relay, `FrameDecoder<RelayFrame>` in a
+//! client).
 
-use super::codec::{Frame, FrameError, HEADER_LEN, MAX_FRAME_BODY};
+use core::marker::PhantomData;
 
-/// Buffers stream bytes and yields whole frames. Its buffer never holds more than one maximal
-/// frame plus what was pushed since: an oversized length is refused from the 6-byte header alone,
-/// before any of its body is buffered.
-#[derive(Debug, Default)]
-pub struct FrameDecoder {
+use super::FrameError;
+use super::wire::{HEADER_LEN, MAX_FRAME_BODY, WireFrame, check_header};
+
+/// Buffers stream bytes and yields whole frames of direction `F`. Its buffer never holds more than
+/// one maximal frame plus what was pushed since: an oversized length is refused from the 6-byte
+/// header alone, before any of its body is buffered.
+#[derive(Debug)]
+pub struct FrameDecoder<F> {
     buf: Vec<u8>,
     failed: Option<FrameError>,
+    _frames: PhantomData<fn() -> F>,
 }
 
-impl FrameDecoder {
+impl<F> Default for FrameDecoder<F> {
+    fn default() -> Self {
+        FrameDecoder {
+            buf: Vec::new(),
+            failed: None,
+            _frames: PhantomData,
+        }
+    }
+}
+
+impl<F: WireFrame> FrameDecoder<F> {
     /// An empty decoder.
     pub fn new() -> Self {
         Self::default()
@@ -29,21 +45,38 @@ impl FrameDecoder {
         self.buf.len()
     }
 
+    /// How many more bytes complete the next frame as far as is known now: the rest of the header,
+    /// or of the body once the header is in (at least 1; 0 once the decoder has failed or a whole
+    /// frame is buffered). A reader that never reads more than this holds at most one frame.
+    pub fn wanted(&self) -> usize {
+        if self.failed.is_some() {
+            return 0;
+        }
+        let Some(header) = self.buf.first_chunk::<HEADER_LEN>() else {
+            return HEADER_LEN - self.buf.len();
+        };
+        match check_header::<F>(header) {
+            Ok(len) => (HEADER_LEN + len).saturating_sub(self.buf.len()),
+            // The error surfaces from the next `next_frame`.
+            Err(_) => 0,
+        }
+    }
+
     /// The next complete frame, `Ok(None)` if more bytes are needed, or the error that makes the
     /// rest of the stream undecodable (sticky: once framing is lost it cannot be regained).
-    pub fn next_frame(&mut self) -> Result<Option<Frame>, FrameError> {
+    pub fn next_frame(&mut self) -> Result<Option<F>, FrameError> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
         let Some(header) = self.buf.first_chunk::<HEADER_LEN>() else {
             return Ok(None);
         };
-        let result = Frame::check_header(header).and_then(|len| {
+        let result = check_header::<F>(header).and_then(|len| {
             let total = HEADER_LEN + len;
             if self.buf.len() < total {
                 return Ok(None);
             }
-            let frame = Frame::parse_body(self.buf[1], &self.buf[HEADER_LEN..total])?;
+            let frame = F::parse_body(self.buf[1], &self.buf[HEADER_LEN..total])?;
             self.buf.drain(..total);
             Ok(Some(frame))
         });
