@@ -746,3 +746,167 @@ fn restored_states_are_refused_or_keep_working() {
         "restored states that panic later: {panics:?}"
     );
 }
+
+// ---- a malicious peer's authentic envelopes -------------------------------------------------------
+
+/// A malicious peer controls everything inside its authenticated envelopes. Using the spec's view
+/// of the responder's first sending chain (`tests/common/spec.rs`: `CK_R0`, `HK_R0`, `NHK_R1`, AD),
+/// the test writes envelopes the initiator's session authenticates, with hostile headers (counters at
+/// their extremes, invalid or small ratchet keys, non-zero padding, a DH step under `NHK_R1`) and
+/// hostile bodies (any type byte, sequence number, length field, content, padding). The session
+/// never panics and still reads a genuine message afterwards.
+#[test]
+fn authentic_but_hostile_headers_and_bodies_never_panic() {
+    use common::spec;
+    let seed = 506;
+    let mut p = common::pair(seed);
+    let r = spec::rebuild(
+        &p.wire,
+        seed,
+        seed ^ 0x5eed_5eed,
+        common::alice(),
+        common::bob(),
+    );
+    let (initiator, irng, responder, rrng) = if r.a_is_initiator {
+        (&mut p.a, &mut p.rng_a, &mut p.b, &mut p.rng_b)
+    } else {
+        (&mut p.b, &mut p.rng_b, &mut p.a, &mut p.rng_a)
+    };
+    let (ck_r0, hk_r0, nhk_r1, ad) = (r.keys.ck_r0(), r.keys.hk_r0(), r.keys.nhk_r1(), r.th);
+    let eph_r = spec::hello_fields(&r.agreed.hello_r).1.to_vec();
+    let mut rng = common::rng(507);
+    let mut used = 0u32;
+    let iterations = 250 * scale();
+    let (mut accepted, mut refused) = (0, 0);
+    let mut errors: BTreeMap<String, usize> = BTreeMap::new();
+    for it in 0..iterations {
+        // The header.
+        let mut header = spec::header(&eph_r, 0, used);
+        let mut hk = hk_r0;
+        let mut n = used;
+        match below(&mut rng, 12) {
+            0 => {
+                n = [u32::MAX, u32::MAX - 1, used + 1000, used + 1001, 0][below(&mut rng, 5)];
+                header[260..264].copy_from_slice(&n.to_be_bytes());
+            }
+            1 => header[256..260].copy_from_slice(&rng.next_u32().to_be_bytes()), // PN
+            2 => header[264 + below(&mut rng, 8)] = 1 + (rng.next_u32() % 255) as u8, // padding
+            3 => {
+                // A DH step under NHK_R1 with a hostile ratchet key and counters.
+                hk = nhk_r1;
+                let mut dh = vec![0u8; 256];
+                match below(&mut rng, 4) {
+                    0 => dh[255] = [0u8, 1, 2][below(&mut rng, 3)],
+                    1 => dh.fill(0xff),
+                    2 => rng.fill_bytes(&mut dh),
+                    _ => dh.copy_from_slice(&eph_r),
+                }
+                header[..256].copy_from_slice(&dh);
+                header[256..260]
+                    .copy_from_slice(&[u32::MAX, 1000, 0][below(&mut rng, 3)].to_be_bytes());
+                n = [0u32, 999, 1000, 1001][below(&mut rng, 4)];
+                header[260..264].copy_from_slice(&n.to_be_bytes());
+            }
+            4 => rng.fill_bytes(&mut header[..256]),
+            _ => {}
+        }
+        // The body: raw random bytes with chosen fields, or a well-formed body with hostile content.
+        let buckets = 1 + below(&mut rng, 3);
+        // Mostly increasing sequence numbers (so bodies get through the replay window); the
+        // extremes late (an accepted u64::MAX closes the window for good).
+        let seq: u64 = match below(&mut rng, 10) {
+            0 => 0,
+            1 if it > iterations * 9 / 10 => rng.next_u64() >> 8,
+            2 if it > iterations * 19 / 20 => u64::MAX,
+            _ => 100 + it as u64,
+        };
+        let kind = [0u8, 1, 2, 3, 4, 5, 6, 7, 0x20, 0x3f, 0x40, 0xff][below(&mut rng, 12)];
+        let body = if rng.next_u32() % 2 == 0 {
+            let mut body = vec![0u8; buckets * 256];
+            rng.fill_bytes(&mut body);
+            body[0] = kind;
+            body[1..9].copy_from_slice(&seq.to_be_bytes());
+            let len: u32 = match below(&mut rng, 4) {
+                0 => rng.next_u32(),
+                1 => (buckets * 256 - 21 - below(&mut rng, 30)) as u32,
+                _ => below(&mut rng, buckets * 256 - 40) as u32,
+            };
+            body[17..21].copy_from_slice(&len.to_be_bytes());
+            body
+        } else {
+            let id = |rng: &mut ChaCha20Rng| {
+                let stream = [0u64, 1, u64::MAX, rng.next_u64()][below(rng, 4)];
+                let number = [0u64, 1, 2, u64::MAX, rng.next_u64()][below(rng, 5)];
+                [stream.to_be_bytes(), number.to_be_bytes()].concat()
+            };
+            let mut content = Vec::new();
+            match kind {
+                1 | 0x20 | 0x3f => {
+                    content.extend(id(&mut rng));
+                    if kind == 1 {
+                        content.extend_from_slice(
+                            &[0u32, 1, 31_536_000, 31_536_001, u32::MAX][below(&mut rng, 5)]
+                                .to_be_bytes(),
+                        );
+                        let mut t = vec![0u8; below(&mut rng, 200)];
+                        rng.fill_bytes(&mut t);
+                        if rng.next_u32() % 2 == 0 {
+                            t.iter_mut().for_each(|b| *b = b'a' + *b % 26);
+                        }
+                        content.extend(t);
+                    }
+                }
+                2 => {
+                    let count = [0usize, 1, 64, 65, below(&mut rng, 70)][below(&mut rng, 5)];
+                    content.push(count as u8);
+                    for _ in 0..count.min(64) + below(&mut rng, 2) {
+                        content.extend(id(&mut rng));
+                    }
+                }
+                4 => {
+                    content.extend(id(&mut rng));
+                    content.extend_from_slice(&rng.next_u64().to_be_bytes());
+                    content.extend_from_slice(&rng.next_u32().to_be_bytes());
+                }
+                _ => {
+                    content = vec![0u8; below(&mut rng, 80)];
+                    rng.fill_bytes(&mut content);
+                }
+            }
+            let need = (21 + content.len() + 12).div_ceil(256);
+            spec::body(kind, seq, rng.next_u64(), &content, need.max(buckets))
+        };
+        let mk = spec::chain_message_key(&ck_r0, n.min(used + 1000));
+        let mut hn = [0u8; 16];
+        rng.fill_bytes(&mut hn);
+        let env = spec::seal_data(&hk, &mk, &ad, &hn, &header, &body);
+        let result = initiator.decrypt(&env, irng);
+        // Past the body tag the ratchet has moved to n + 1, whatever the content was.
+        let moved = matches!(
+            result,
+            Ok(_)
+                | Err(sans_io_proto::DecryptError::Content(_)
+                    | sans_io_proto::DecryptError::Replay { .. })
+        );
+        match result {
+            Ok(_) => accepted += 1,
+            Err(e) => {
+                refused += 1;
+                *errors
+                    .entry(format!("{e:?}").chars().take(22).collect::<String>())
+                    .or_insert(0usize) += 1;
+            }
+        }
+        if hk == hk_r0 && moved && n >= used {
+            used = n + 1;
+        }
+    }
+    println!("hostile authentic envelopes: {accepted} accepted, {refused} refused: {errors:?}");
+    assert!(refused > 0);
+    assert!(accepted > 0);
+    // The initiator's session still works (the other direction now belongs to the forger: it used
+    // the responder's chain and sequence numbers).
+    let c = common::text(1, 1, "alive");
+    let e = initiator.encrypt(&c, 0, irng).unwrap().envelope;
+    assert_eq!(responder.decrypt(&e, rrng).unwrap().content, c);
+}
