@@ -10,7 +10,7 @@ use std::time::Duration;
 use std::time::Instant;
 
 use attack_support::{Duo, Node, Verdict, shown_exactly_once_in_order};
-use sans_io_proto::frame::Frame;
+use sans_io_proto::frame::RelayFrame as Frame;
 use sans_io_proto::{Event, Fingerprint};
 
 fn texts(n: &Node) -> Vec<String> {

@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 use attack_support::{FakePeer, Node, payload_kinds, payloads, room};
 use sans_io_proto::Event;
 use sans_io_proto::client::MAX_ABORTS;
-use sans_io_proto::frame::Frame;
+use sans_io_proto::frame::{ClientFrame, RelayFrame as Frame};
 
-fn one(frames: &[Frame], kind: u8) -> Vec<u8> {
+fn one(frames: &[ClientFrame], kind: u8) -> Vec<u8> {
     assert_eq!(payload_kinds(frames), vec![kind], "{frames:?}");
     payloads(frames).remove(0)
 }

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use sans_io_proto::frame::Frame;
+use sans_io_proto::frame::RelayFrame;
 
 /// Feeds `data` to a fresh client in chunks of `chunk` bytes; the time per byte, in ns (median of
 /// a few runs).
@@ -28,12 +28,12 @@ fn ns_per_byte(data: &[u8], chunk: usize) -> f64 {
     runs[1]
 }
 
-/// A relay sends small valid frames (Pings; any small frame will do) in large reads. The frame
+/// A relay sends small valid frames (Pongs; any small frame will do) in large reads. The frame
 /// decoder must not move the rest of its buffer for every frame it takes out (quadratic in the
 /// read size): a 256 KiB read must cost about what sixty-four 4 KiB reads cost.
 #[test]
 fn small_frames_in_large_reads_cost_linear_time() {
-    let one = Frame::Ping(7).to_bytes();
+    let one = RelayFrame::Pong(7).to_bytes();
     let mut data = Vec::new();
     while data.len() < 1 << 20 {
         data.extend_from_slice(&one);
@@ -42,7 +42,7 @@ fn small_frames_in_large_reads_cost_linear_time() {
     let large = ns_per_byte(&data, 256 * 1024);
     let ratio = large / small;
     println!(
-        "Ping frames: {small:.1} ns/byte in 4 KiB reads, {large:.1} ns/byte in 256 KiB reads \
+        "Pong frames: {small:.1} ns/byte in 4 KiB reads, {large:.1} ns/byte in 256 KiB reads \
          (x{ratio:.1}); 1 MiB of frames in 256 KiB reads take {:?}",
         Duration::from_nanos((large * data.len() as f64) as u64)
     );

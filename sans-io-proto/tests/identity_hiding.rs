@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use attack_support::{FakePeer, Node, contains, payload_kinds, payloads, room};
 use rand_core::RngCore;
 use sans_io_proto::crypto::rsa::RsaPrivateKey;
-use sans_io_proto::frame::Frame;
+use sans_io_proto::frame::{ClientFrame, RelayFrame as Frame};
 use sans_io_proto::handshake::HandshakeError;
 use sans_io_proto::{Event, Handshake, IdentityKeyPair};
 
@@ -38,7 +38,7 @@ fn seated_victim(identity: &IdentityKeyPair, seed: u64, now: Instant) -> Node {
 }
 
 /// The single payload in `frames`, checking its envelope type.
-fn one_payload(frames: &[Frame], kind: u8) -> Vec<u8> {
+fn one_payload(frames: &[ClientFrame], kind: u8) -> Vec<u8> {
     let p = payloads(frames);
     assert_eq!(
         payload_kinds(frames),
@@ -149,7 +149,10 @@ fn probing_relay_is_seen_on_every_abort_and_stopped_after_three() {
     v.client.resume_key_exchanges(now);
     v.drain();
     assert!(
-        matches!(&v.sent[mark..], [Frame::Leave, Frame::Join { .. }]),
+        matches!(
+            &v.sent[mark..],
+            [ClientFrame::Leave, ClientFrame::Join { .. }]
+        ),
         "{:?}",
         &v.sent[mark..]
     );

@@ -15,7 +15,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use attack_support::{Duo, Node, Verdict, shown_exactly_once_in_order};
-use sans_io_proto::frame::Frame;
+use sans_io_proto::frame::RelayFrame as Frame;
 use sans_io_proto::{Event, Fingerprint, MessageId, MessageState};
 
 fn secure_infos(n: &Node) -> Vec<(Fingerprint, bool)> {

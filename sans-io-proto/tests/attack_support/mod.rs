@@ -14,7 +14,7 @@ use sans_io_proto::crypto::dh::{DhPrivateKey, DhPublicKey};
 use sans_io_proto::crypto::hkdf;
 use sans_io_proto::crypto::hmac::HmacSha256;
 use sans_io_proto::crypto::ige;
-use sans_io_proto::frame::{Frame, FrameDecoder, RoomName};
+use sans_io_proto::frame::{ClientFrame, FrameDecoder, RelayFrame, RoomName};
 use sans_io_proto::{Client, ClientConfig, Event, Fingerprint, IdentityKeyPair, MessageId, Output};
 use sha2::{Digest, Sha256};
 
@@ -312,12 +312,12 @@ pub struct Node {
     pub client: Client<ChaCha20Rng>,
     pub events: Vec<Event>,
     /// Every frame it transmitted, in order.
-    pub sent: Vec<Frame>,
+    pub sent: Vec<ClientFrame>,
     /// How many `Persist` outputs it produced.
     pub persists: usize,
     /// The last delivery state stored per peer (what the application would keep on disk).
     pub states: BTreeMap<Fingerprint, Vec<u8>>,
-    decoder: FrameDecoder,
+    decoder: FrameDecoder<ClientFrame>,
 }
 
 impl Node {
@@ -395,7 +395,7 @@ impl Node {
     }
 
     /// Collects the client's outputs; returns the frames transmitted since the last call.
-    pub fn drain(&mut self) -> Vec<Frame> {
+    pub fn drain(&mut self) -> Vec<ClientFrame> {
         let mut frames = Vec::new();
         while let Some(out) = self.client.poll_output() {
             match out {
@@ -417,13 +417,13 @@ impl Node {
     }
 
     /// Feeds one relay frame; returns what the client transmitted in answer.
-    pub fn feed(&mut self, frame: &Frame, now: Instant) -> Vec<Frame> {
+    pub fn feed(&mut self, frame: &RelayFrame, now: Instant) -> Vec<ClientFrame> {
         self.client.handle_input(&frame.to_bytes(), now);
         self.drain()
     }
 
     /// Runs the client's timers at `now`.
-    pub fn tick(&mut self, now: Instant) -> Vec<Frame> {
+    pub fn tick(&mut self, now: Instant) -> Vec<ClientFrame> {
         self.client.handle_timeout(now);
         self.drain()
     }
@@ -445,18 +445,18 @@ impl Node {
 }
 
 /// The payloads (end-to-end envelopes) in a list of frames.
-pub fn payloads(frames: &[Frame]) -> Vec<Vec<u8>> {
+pub fn payloads(frames: &[ClientFrame]) -> Vec<Vec<u8>> {
     frames
         .iter()
         .filter_map(|f| match f {
-            Frame::Payload(p) => Some(p.clone()),
+            ClientFrame::Payload(p) => Some(p.clone()),
             _ => None,
         })
         .collect()
 }
 
 /// The envelope type bytes of the payloads in a list of frames.
-pub fn payload_kinds(frames: &[Frame]) -> Vec<u8> {
+pub fn payload_kinds(frames: &[ClientFrame]) -> Vec<u8> {
     payloads(frames).iter().map(|p| p[1]).collect()
 }
 
@@ -477,7 +477,7 @@ pub struct Duo {
     /// Seats held, in join order: 0 = a, 1 = b.
     seated: Vec<usize>,
     /// Frames waiting to be handled by the relay, per sender.
-    inbound: [VecDeque<Frame>; 2],
+    inbound: [VecDeque<ClientFrame>; 2],
     /// Every payload the relay saw: (sender, bytes, delivered).
     pub wire: Vec<(usize, Vec<u8>, bool)>,
     /// Every byte string that went over either connection, both directions.
@@ -510,7 +510,7 @@ impl Duo {
         if i == 0 { &mut self.a } else { &mut self.b }
     }
 
-    fn queue(&mut self, from: usize, frames: Vec<Frame>) {
+    fn queue(&mut self, from: usize, frames: Vec<ClientFrame>) {
         for f in frames {
             self.raw.push(f.to_bytes());
             self.inbound[from].push_back(f);
@@ -518,51 +518,50 @@ impl Duo {
     }
 
     /// Sends a relay frame to side `to`; its answers are queued for the relay.
-    pub fn send_to(&mut self, to: usize, frame: Frame) {
+    pub fn send_to(&mut self, to: usize, frame: RelayFrame) {
         self.raw.push(frame.to_bytes());
         let now = self.now;
         let answers = self.node(to).feed(&frame, now);
         self.queue(to, answers);
     }
 
-    fn relay_handle(&mut self, from: usize, frame: Frame) {
+    fn relay_handle(&mut self, from: usize, frame: ClientFrame) {
         match frame {
-            Frame::Join { room } => {
+            ClientFrame::Join { room } => {
                 if self.seated.contains(&from) {
                     return;
                 }
                 let seat = self.seated.len() as u8;
                 self.seated.push(from);
-                self.send_to(from, Frame::Joined { room, seat });
+                self.send_to(from, RelayFrame::Joined { room, seat });
                 if self.seated.len() == 1 {
-                    self.send_to(from, Frame::Waiting);
+                    self.send_to(from, RelayFrame::Waiting);
                 } else {
                     let first = self.seated[0];
-                    self.send_to(first, Frame::PeerJoined);
-                    self.send_to(from, Frame::PeerJoined);
+                    self.send_to(first, RelayFrame::PeerJoined);
+                    self.send_to(from, RelayFrame::PeerJoined);
                 }
             }
-            Frame::Leave => {
+            ClientFrame::Leave => {
                 if let Some(pos) = self.seated.iter().position(|&s| s == from) {
                     self.seated.remove(pos);
                     if let Some(&other) = self.seated.first() {
-                        self.send_to(other, Frame::PeerLeft);
-                        self.send_to(other, Frame::Waiting);
+                        self.send_to(other, RelayFrame::PeerLeft);
+                        self.send_to(other, RelayFrame::Waiting);
                     }
                 }
             }
-            Frame::Payload(bytes) => {
+            ClientFrame::Payload(bytes) => {
                 let verdict = (self.filter)(from, &bytes);
                 let deliver = matches!(verdict, Verdict::Deliver)
                     && self.seated.contains(&from)
                     && self.seated.len() == 2;
                 self.wire.push((from, bytes.clone(), deliver));
                 if deliver {
-                    self.send_to(1 - from, Frame::Payload(bytes));
+                    self.send_to(1 - from, RelayFrame::Payload(bytes));
                 }
             }
-            Frame::Ping(n) => self.send_to(from, Frame::Pong(n)),
-            _ => {}
+            ClientFrame::Ping(n) => self.send_to(from, RelayFrame::Pong(n)),
         }
     }
 
@@ -606,7 +605,7 @@ impl Duo {
         self.node(i).client.handle_disconnected(now);
         let _ = self.node(i).drain();
         self.inbound[i].clear();
-        self.relay_handle(i, Frame::Leave);
+        self.relay_handle(i, ClientFrame::Leave);
         self.run();
     }
 
@@ -680,21 +679,21 @@ impl EvilPeer {
     pub fn connect(victim: &mut Node, identity: &IdentityKeyPair, seed: u64, now: Instant) -> Self {
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         victim.feed(
-            &Frame::Joined {
+            &RelayFrame::Joined {
                 room: room(),
                 seat: 0,
             },
             now,
         );
-        victim.feed(&Frame::Waiting, now);
+        victim.feed(&RelayFrame::Waiting, now);
         let mut hs = sans_io_proto::Handshake::new(identity, &mut rng, now);
-        let mut from_victim = payloads(&victim.feed(&Frame::PeerJoined, now));
+        let mut from_victim = payloads(&victim.feed(&RelayFrame::PeerJoined, now));
         for _ in 0..10 {
             for p in from_victim.drain(..) {
                 let _ = hs.handle_bytes(&p, &mut rng);
             }
             while let Some(e) = hs.poll_transmit() {
-                from_victim.extend(payloads(&victim.feed(&Frame::Payload(e), now)));
+                from_victim.extend(payloads(&victim.feed(&RelayFrame::Payload(e), now)));
             }
             if hs.is_established() && victim.client.is_secure() {
                 break;
@@ -713,12 +712,12 @@ impl EvilPeer {
         victim: &mut Node,
         content: &sans_io_proto::Content,
         now: Instant,
-    ) -> Vec<Frame> {
+    ) -> Vec<ClientFrame> {
         let out = self
             .session
             .encrypt(content, 0, &mut self.rng)
             .expect("encrypt");
-        victim.feed(&Frame::Payload(out.envelope), now)
+        victim.feed(&RelayFrame::Payload(out.envelope), now)
     }
 
     /// Decrypts the victim's Data payloads.
