@@ -112,10 +112,8 @@ fn probes_ended_by_a_fatal_error_are_counted_like_aborts() {
 /// approved each time, but nothing limits how often the relay reads the victim's identity this way.
 #[test]
 fn probes_that_complete_with_the_relays_own_identity_are_limited_too() {
-    use attack_support::NonceFirst;
     let t0 = Instant::now();
     let alice = common::alice();
-    let mallory = common::mallory();
     let mut v = Node::new(alice, None, 79, t0);
     v.feed(
         &Frame::Joined {
@@ -131,40 +129,12 @@ fn probes_that_complete_with_the_relays_own_identity_are_limited_too() {
         now += Duration::from_secs(30);
         // The first time PeerJoined starts the exchange; later it parks the previous session and
         // the victim asks to resume, which the relay answers with a fresh Commit (§7.8).
-        let mut from_victim = payloads(&v.feed(&Frame::PeerJoined, now));
+        let from_victim = payloads(&v.feed(&Frame::PeerJoined, now));
         if v.client.is_suspended() {
             break;
         }
-        let mut rng_r = NonceFirst {
-            nonce: Some([0u8; 32]),
-            inner: common::rng(1000 + probe),
-        };
-        let mut relay = sans_io_proto::Handshake::new(mallory, &mut rng_r, now);
-        let mut rng_after = common::rng(2000 + probe);
-        let mut to_victim = Vec::new();
-        while let Some(e) = relay.poll_transmit() {
-            to_victim.push(e);
-        }
-        for _ in 0..10 {
-            for e in to_victim.drain(..) {
-                from_victim.extend(payloads(&v.feed(&Frame::Payload(e), now)));
-            }
-            for p in from_victim.drain(..) {
-                if p[1] != 0x10 {
-                    let _ = relay.handle_bytes(&p, &mut rng_after);
-                }
-            }
-            while let Some(e) = relay.poll_transmit() {
-                to_victim.push(e);
-            }
-            if to_victim.is_empty() {
-                break;
-            }
-        }
-        if let Ok(session) = relay.into_session() {
-            if session.peer_identity() == alice.public() {
-                identities_read += 1;
-            }
+        if complete_probe(&mut v, probe, from_victim, now) {
+            identities_read += 1;
         }
     }
     let unapproved_sessions = v
@@ -182,5 +152,96 @@ fn probes_that_complete_with_the_relays_own_identity_are_limited_too() {
          exchange with its own identity ({unapproved_sessions} unapproved sessions shown); the \
          client never suspended key exchanges",
         now.duration_since(t0).as_secs()
+    );
+}
+
+/// The relay runs a whole exchange with the victim as the initiator with nonce 0 (the victim is the
+/// responder and reveals its identity first) and completes it with its own identity (Mallory).
+/// `from_victim`: what the victim already sent. Whether the relay ends up holding the victim's
+/// identity.
+fn complete_probe(v: &mut Node, probe: u64, mut from_victim: Vec<Vec<u8>>, now: Instant) -> bool {
+    let mut rng_r = attack_support::NonceFirst {
+        nonce: Some([0u8; 32]),
+        inner: common::rng(1000 + probe),
+    };
+    let mut relay = sans_io_proto::Handshake::new(common::mallory(), &mut rng_r, now);
+    let mut rng_after = common::rng(2000 + probe);
+    let mut to_victim = Vec::new();
+    while let Some(e) = relay.poll_transmit() {
+        to_victim.push(e);
+    }
+    for _ in 0..10 {
+        for e in to_victim.drain(..) {
+            from_victim.extend(payloads(&v.feed(&Frame::Payload(e), now)));
+        }
+        for p in from_victim.drain(..) {
+            if p[1] != 0x10 {
+                let _ = relay.handle_bytes(&p, &mut rng_after);
+            }
+        }
+        while let Some(e) = relay.poll_transmit() {
+            to_victim.push(e);
+        }
+        if to_victim.is_empty() {
+            break;
+        }
+    }
+    relay
+        .into_session()
+        .is_ok_and(|s| s.peer_identity() == common::alice().public())
+}
+
+/// §7.8 lets a peer Commit replace an established session within 10 s of the relay's last
+/// PeerJoined. A probing relay that completed a probe with its own identity uses that window: its
+/// next Commit replaces the (unapproved) session without any room event, so the session's end is
+/// never counted, and it probes again — as often as it can within the 10 seconds, after each
+/// PeerJoined.
+#[test]
+fn probes_chained_by_commits_inside_the_grace_window_are_limited_too() {
+    let t0 = Instant::now();
+    let mut v = Node::new(common::alice(), None, 80, t0);
+    v.feed(
+        &Frame::Joined {
+            room: room(),
+            seat: 0,
+        },
+        t0,
+    );
+    v.feed(&Frame::Waiting, t0);
+    let mut identities_read = 0usize;
+    let mut probe = 0u64;
+    let mut now = t0;
+    for round in 0..4 {
+        now += Duration::from_secs(60);
+        let first = payloads(&v.feed(&Frame::PeerJoined, now));
+        if v.client.is_suspended() {
+            break;
+        }
+        // The first probe of the round answers the victim's Commit (or its Resume); the next ones
+        // start with the relay's own Commit, 1 s apart, all within 10 s of the PeerJoined.
+        for k in 0..8 {
+            let at = now + Duration::from_secs(k);
+            let from_victim = if k == 0 { first.clone() } else { Vec::new() };
+            probe += 1;
+            if complete_probe(&mut v, probe, from_victim, at) {
+                identities_read += 1;
+            }
+            if v.client.is_suspended() {
+                break;
+            }
+        }
+        let _ = round;
+    }
+    let aborts = v
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::KeyExchangeAborted { .. }))
+        .count();
+    assert!(
+        identities_read <= MAX_ABORTS + 1,
+        "the relay read the victim's identity {identities_read} times ({aborts} aborts counted, \
+         suspended: {}) by replacing each completed, unapproved session with a new Commit inside \
+         the 10 s after PeerJoined",
+        v.client.is_suspended()
     );
 }
