@@ -98,7 +98,7 @@ fn drops_and_reconnects_only_delay() {
     let c = counter.clone();
     duo.filter = Box::new(move |_, bytes| {
         c.set(c.get() + 1);
-        if bytes[1] == 0x10 && c.get() % 3 == 0 {
+        if bytes[1] == 0x10 && c.get().is_multiple_of(3) {
             Verdict::Drop
         } else {
             Verdict::Deliver

@@ -78,7 +78,7 @@ fn mutate(rng: &mut ChaCha20Rng, base: &[u8], pool: &[Vec<u8>]) -> Vec<u8> {
         _ => {
             m = vec![0u8; below(rng, 1200)];
             rng.fill_bytes(&mut m);
-            if m.len() > 1 && rng.next_u32() % 2 == 0 {
+            if m.len() > 1 && rng.next_u32().is_multiple_of(2) {
                 m[0] = 0x02;
             }
         }
@@ -144,7 +144,7 @@ fn handshake_survives_mutations_at_every_stage() {
         let mut hs = snapshot.clone();
         let mut hrng = common::rng(10_000 + it as u64);
         for _ in 0..=below(&mut rng, 3) {
-            let base = if rng.next_u32() % 2 == 0 {
+            let base = if rng.next_u32().is_multiple_of(2) {
                 genuine.clone()
             } else {
                 rec.wire[below(&mut rng, rec.wire.len())].clone()
@@ -194,7 +194,7 @@ fn session_refuses_mutations_and_reflections_and_never_moves() {
     let mut pool: Vec<Vec<u8>> = p.wire.iter().map(|(_, m)| m.clone()).collect();
     for it in 0..iterations {
         // A conversation with gaps and DH steps.
-        let a_sends = rng.next_u32() % 3 != 0;
+        let a_sends = !rng.next_u32().is_multiple_of(3);
         let (sender, receiver, srng) = if a_sends {
             (&mut p.a, &mut p.b, &mut p.rng_a)
         } else {
@@ -203,7 +203,7 @@ fn session_refuses_mutations_and_reflections_and_never_moves() {
         let content = common::text(9, it as u64 + 1, &"m".repeat(below(&mut rng, 700)));
         let envelope = sender.encrypt(&content, 0, srng).unwrap().envelope;
         pool.push(envelope.clone());
-        if rng.next_u32() % 4 == 0 {
+        if rng.next_u32().is_multiple_of(4) {
             continue; // lost
         }
         for _ in 0..4 {
@@ -287,7 +287,7 @@ fn client_handle_input_survives_random_bytes_and_frames() {
                 },
                 _ => {
                     let base = &rec.wire[below(&mut rng, rec.wire.len())];
-                    let m = if rng.next_u32() % 4 == 0 {
+                    let m = if rng.next_u32().is_multiple_of(4) {
                         base.clone()
                     } else {
                         mutate(&mut rng, base, &rec.wire)
@@ -299,7 +299,7 @@ fn client_handle_input_survives_random_bytes_and_frames() {
                 }
             };
             let mut bytes = frame.to_bytes();
-            if rng.next_u32() % 30 == 0 {
+            if rng.next_u32().is_multiple_of(30) {
                 bytes = mutate(&mut rng, &bytes, &[]);
             }
             // Any split of the stream.
@@ -307,7 +307,7 @@ fn client_handle_input_survives_random_bytes_and_frames() {
             v.client.handle_input(&bytes[..cut], now);
             v.client.handle_input(&bytes[cut..], now);
             v.drain();
-            if rng.next_u32() % 5 == 0 {
+            if rng.next_u32().is_multiple_of(5) {
                 v.tick(now);
             }
             if v.client.is_broken() {
@@ -820,7 +820,7 @@ fn authentic_but_hostile_headers_and_bodies_never_panic() {
             _ => 100 + it as u64,
         };
         let kind = [0u8, 1, 2, 3, 4, 5, 6, 7, 0x20, 0x3f, 0x40, 0xff][below(&mut rng, 12)];
-        let body = if rng.next_u32() % 2 == 0 {
+        let body = if rng.next_u32().is_multiple_of(2) {
             let mut body = vec![0u8; buckets * 256];
             rng.fill_bytes(&mut body);
             body[0] = kind;
@@ -849,7 +849,7 @@ fn authentic_but_hostile_headers_and_bodies_never_panic() {
                         );
                         let mut t = vec![0u8; below(&mut rng, 200)];
                         rng.fill_bytes(&mut t);
-                        if rng.next_u32() % 2 == 0 {
+                        if rng.next_u32().is_multiple_of(2) {
                             t.iter_mut().for_each(|b| *b = b'a' + *b % 26);
                         }
                         content.extend(t);
@@ -930,10 +930,10 @@ fn client_survives_a_malicious_peers_well_formed_contents() {
         let mut own_ids: Vec<MessageId> = Vec::new();
         let streams = [0xe_u64, 0xf, 0, u64::MAX];
         let pick_id = |rng: &mut ChaCha20Rng, own: &[MessageId]| {
-            if !own.is_empty() && rng.next_u32() % 4 == 0 {
+            if !own.is_empty() && rng.next_u32().is_multiple_of(4) {
                 return own[below(rng, own.len())];
             }
-            let stream = if rng.next_u32() % 8 == 0 {
+            let stream = if rng.next_u32().is_multiple_of(8) {
                 rng.next_u64()
             } else {
                 streams[below(rng, 4)]
@@ -970,7 +970,7 @@ fn client_survives_a_malicious_peers_well_formed_contents() {
                         6 => {
                             let mut n = [0u8; 16];
                             rng.fill_bytes(&mut n);
-                            if rng.next_u32() % 2 == 0 {
+                            if rng.next_u32().is_multiple_of(2) {
                                 Content::Resume(n)
                             } else {
                                 Content::ResumeOk(n)
@@ -1001,7 +1001,7 @@ fn client_survives_a_malicious_peers_well_formed_contents() {
                     unread.extend(payloads(&v.drain()));
                 }
                 14 => {
-                    if rng.next_u32() % 2 == 0 {
+                    if rng.next_u32().is_multiple_of(2) {
                         v.client.approve(&fp, now)
                     } else {
                         v.client.revoke(&fp)

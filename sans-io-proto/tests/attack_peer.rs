@@ -232,6 +232,6 @@ fn inputs_that_change_nothing_do_not_rewrite_the_stored_state() {
         0,
         "30 envelopes that changed nothing made the client hand out the {state_len}-byte state \
          {rewrites} times ({} MiB to encode and write)",
-        rewrites * state_len >> 20
+        (rewrites * state_len) >> 20
     );
 }

@@ -518,11 +518,11 @@ fn passive_relay_finds_no_identity_in_the_bytes() {
     }
     needles.push((
         "safety half 1".into(),
-        safety.digits()[..30].as_bytes().to_vec(),
+        safety.digits().as_bytes()[..30].to_vec(),
     ));
     needles.push((
         "safety half 2".into(),
-        safety.digits()[30..].as_bytes().to_vec(),
+        safety.digits().as_bytes()[30..].to_vec(),
     ));
     needles.push(("display name".into(), b"Alice A.".to_vec()));
     needles.push(("message".into(), b"after restart".to_vec()));

@@ -468,6 +468,9 @@ pub enum Verdict {
     Drop,
 }
 
+/// Decides the fate of each payload in flight: `(sender, bytes)`.
+pub type Filter = Box<dyn FnMut(usize, &[u8]) -> Verdict>;
+
 /// Two clients in one room of a relay that follows PROTOCOL.md §3's room rules. Every frame each
 /// side transmitted and every payload delivered is recorded. `filter` decides the fate of each
 /// payload (index 0 = sent by `a`).
@@ -483,7 +486,7 @@ pub struct Duo {
     /// Every byte string that went over either connection, both directions.
     pub raw: Vec<Vec<u8>>,
     pub now: Instant,
-    pub filter: Box<dyn FnMut(usize, &[u8]) -> Verdict>,
+    pub filter: Filter,
 }
 
 impl Duo {
