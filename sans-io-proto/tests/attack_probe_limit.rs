@@ -86,10 +86,18 @@ fn probes_ended_by_a_fatal_error_are_counted_like_aborts() {
         let failed = v
             .events_since(mark)
             .iter()
-            .any(|e| matches!(e, Event::KeyExchangeFailed { .. }));
+            .any(|e| {
+                matches!(
+                    e,
+                    Event::KeyExchangeFailed {
+                        identity_revealed: true,
+                        ..
+                    }
+                )
+            });
         assert!(
             failed,
-            "probe {probe} ended with {:?}",
+            "probe {probe} (identity revealed) ended with {:?}",
             v.events_since(mark)
         );
         failures_seen += 1;
