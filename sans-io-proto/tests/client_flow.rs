@@ -139,10 +139,13 @@ impl World {
                             self.sides[i].disk.insert(peer, state.to_vec());
                         }
                         Output::Event(e) => {
-                            if let Event::Message { .. } = e {
+                            if let Event::Message { from, id, .. } = &e {
                                 // The state that records it must already be on "disk".
-                                let stored = self.sides[i].disk.values().any(|_| true);
+                                let stored = self.sides[i].disk.contains_key(from);
                                 self.sides[i].persisted_before_show &= stored;
+                                // The app records it (here: the event list), then confirms.
+                                let (from, id) = (*from, *id);
+                                self.sides[i].client.confirm_shown(&from, &[id]);
                             }
                             self.sides[i].events.push(e);
                         }
@@ -373,4 +376,51 @@ fn the_timer_is_agreed_through_the_protocol() {
         _ => None,
     });
     assert_eq!(got, Some(300));
+}
+
+#[test]
+fn a_crash_between_storing_and_recording_shows_the_message_again_not_never() {
+    let mut w = connected_pair();
+    w.approve_both();
+    w.say(0, "before");
+    // Bob's app stores the state for the next message, then dies before recording it: simulated by
+    // taking the stored state right after the Persist, before the Message event is confirmed.
+    let a = w.fp(0);
+    let to = w.fp(1);
+    let now = w.now;
+    w.sides[0]
+        .client
+        .send_text(&to, "the message", 0, now)
+        .unwrap();
+    // Drive Alice's output to Bob by hand, and stop Bob's app at its Persist.
+    let mut disk_at_crash = None;
+    for _ in 0..100 {
+        while let Some(out) = w.sides[0].client.poll_output() {
+            if let Output::Transmit(bytes) = out {
+                w.decoders[0].push(&bytes);
+                while let Ok(Some(frame)) = w.decoders[0].next_frame() {
+                    w.relay(0, frame);
+                }
+            }
+        }
+        while let Some(out) = w.sides[1].client.poll_output() {
+            if let Output::Persist { state, .. } = out {
+                disk_at_crash.get_or_insert(state.to_vec());
+            }
+        }
+        if disk_at_crash.is_some() {
+            break;
+        }
+    }
+    let state = disk_at_crash.expect("Bob stored the state");
+    let mut fresh = side(1, "Bob", 77, now);
+    fresh.client.restore_conversation(&state).unwrap();
+    fresh.client.approve(&a, now);
+    w.sides[1] = fresh;
+    w.run();
+    assert_eq!(
+        w.texts(1),
+        ["the message"],
+        "shown again after the restart, from the stored state"
+    );
 }

@@ -94,7 +94,9 @@ pub enum Event {
         /// Whether that identity is approved.
         approved: bool,
     },
-    /// A chat message from the peer, shown exactly once and in the sender's order (§7.5).
+    /// A chat message from the peer, shown exactly once and in the sender's order (§7.5). Record it,
+    /// then call [`super::Client::confirm_shown`]: until then it is shown again after a restart
+    /// (recognise it by its id).
     Message {
         /// The sender's identity.
         from: Fingerprint,

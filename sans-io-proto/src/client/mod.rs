@@ -237,8 +237,27 @@ impl<R: CryptoRngCore> Client<R> {
     pub fn restore_conversation(&mut self, state: &[u8]) -> Result<Fingerprint, StateError> {
         let conv = Conversation::decode(state)?;
         let peer = *conv.peer();
+        let unconfirmed = conv.unconfirmed().to_vec();
         self.conversations.insert(peer, conv);
+        // Shown before a crash but never confirmed as recorded: shown again (the application
+        // recognises the ids it did record, §7.5).
+        for (id, stored) in unconfirmed {
+            self.show(peer, id, stored);
+        }
         Ok(peer)
+    }
+
+    /// The application durably recorded these shown messages (its history, or its screen when it
+    /// keeps none): they will not be shown again after a restart (§7.5). Until then they stay in the
+    /// stored state, and at most 1 024 (4 MiB) may wait: beyond, new messages are not accepted.
+    pub fn confirm_shown(&mut self, peer: &Fingerprint, ids: &[MessageId]) {
+        if self
+            .conversations
+            .get_mut(peer)
+            .is_some_and(|c| c.confirm_shown(ids))
+        {
+            self.persist(*peer);
+        }
     }
 
     /// Approves exactly this identity (§7.6): from now on what the user writes, the display name and
@@ -709,15 +728,18 @@ impl<R: CryptoRngCore> Client<R> {
                 self.start_handshake(now);
                 self.on_handshake_message(m, now);
             }
-            // A peer Commit replaces an established session only right after PeerJoined (§7.8).
+            // A peer Commit replaces an established session only right after PeerJoined, and once
+            // per PeerJoined (§7.8); the session's end is accounted like any other (§5.10).
             Peer::Secure(_)
                 if is_commit
                     && self
                         .last_peer_joined
                         .is_some_and(|t| now.saturating_duration_since(t) < COMMIT_GRACE) =>
             {
-                if let Peer::Secure(secure) = core::mem::replace(&mut self.peer, Peer::None) {
-                    self.waiting(secure.peer);
+                self.last_peer_joined = None;
+                self.end_peer(now, false);
+                if self.aborts.suspended(now) {
+                    return self.suspend(now);
                 }
                 self.start_handshake(now);
                 self.on_handshake_message(m, now);

@@ -10,7 +10,9 @@ use crate::session::{Content, ContentError, MAX_EXPIRE_SECS, MAX_TEXT_LEN};
 use super::inbox::Inbox;
 use super::outbox::{OutEntry, Outbox, OutboxError};
 use super::timer::{TimerSetting, TimerSource};
-use super::{Entry, MAX_NUMBER, MessageId, Stored, new_stream};
+use super::{
+    Entry, MAX_NUMBER, MAX_UNCONFIRMED, MAX_UNCONFIRMED_BYTES, MessageId, Stored, new_stream,
+};
 
 /// What receiving a reliable content did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +36,9 @@ pub struct Conversation {
     pub(crate) timer: TimerSetting,
     pub(crate) outbox: Outbox,
     pub(crate) inbox: Inbox,
+    /// Shown entries the application has not yet confirmed as recorded (§7.5): re-shown after a
+    /// restart until confirmed.
+    pub(crate) unconfirmed: Vec<(MessageId, Stored)>,
 }
 
 impl Conversation {
@@ -46,6 +51,7 @@ impl Conversation {
             timer: TimerSetting::default(),
             outbox: Outbox::default(),
             inbox: Inbox::new(),
+            unconfirmed: Vec::new(),
         }
     }
 
@@ -144,8 +150,34 @@ impl Conversation {
         id.stream == self.own_stream && self.outbox.remove(id.number)
     }
 
-    /// A reliable content from the peer (§7.5); shown Timer entries are adopted by the rule of §7.7.
+    /// Shown entries not yet confirmed by the application, oldest first.
+    pub fn unconfirmed(&self) -> &[(MessageId, Stored)] {
+        &self.unconfirmed
+    }
+
+    /// The application recorded these shown entries: they are no longer re-shown. Whether anything
+    /// changed.
+    pub fn confirm_shown(&mut self, ids: &[MessageId]) -> bool {
+        let before = self.unconfirmed.len();
+        self.unconfirmed.retain(|(id, _)| !ids.contains(id));
+        self.unconfirmed.len() != before
+    }
+
+    /// A reliable content from the peer (§7.5); shown Timer entries are adopted by the rule of §7.7,
+    /// shown texts wait for the application's confirmation.
     pub fn receive(&mut self, id: MessageId, stored: Stored, own: &Fingerprint) -> Received {
+        let unconfirmed_bytes: usize = self.unconfirmed.iter().map(|(_, s)| s.entry.size()).sum();
+        if self.unconfirmed.len() >= MAX_UNCONFIRMED
+            || unconfirmed_bytes + stored.entry.size() > MAX_UNCONFIRMED_BYTES
+        {
+            // The application does not keep up: neither kept nor acknowledged (sent again later).
+            return Received {
+                ack: false,
+                changed: false,
+                shown: Vec::new(),
+                timer_changed: None,
+            };
+        }
         let outcome = self.inbox.receive(id, stored);
         let mut timer_changed = None;
         for (_, s) in &outcome.shown {
@@ -161,6 +193,11 @@ impl Conversation {
                     source: TimerSource::Peer,
                 };
                 timer_changed = Some(self.timer);
+            }
+        }
+        for (id, s) in &outcome.shown {
+            if !matches!(s.entry, Entry::Timer { .. }) {
+                self.unconfirmed.push((*id, s.clone()));
             }
         }
         Received {

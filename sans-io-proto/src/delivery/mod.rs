@@ -36,6 +36,10 @@ pub const WINDOW: u64 = 1024;
 pub const MAX_HELD: usize = (WINDOW - 1) as usize;
 /// Most bytes of content held beyond a gap (§7.5).
 pub const MAX_HELD_BYTES: usize = 4 * 1024 * 1024;
+/// Most shown entries waiting for the application's confirmation (§7.5).
+pub const MAX_UNCONFIRMED: usize = 1024;
+/// Most bytes of shown entries waiting for the application's confirmation (§7.5).
+pub const MAX_UNCONFIRMED_BYTES: usize = 4 * 1024 * 1024;
 /// An unacknowledged entry is sent again after this long in the same session (§7.4) ...
 pub const RESEND_AFTER: Duration = Duration::from_secs(10);
 /// ... the delay doubling up to this.

@@ -14,7 +14,8 @@ use super::inbox::{Inbox, MAX_STREAMS, StreamState};
 use super::outbox::Outbox;
 use super::timer::{TimerSetting, TimerSource};
 use super::{
-    Entry, MAX_HELD, MAX_HELD_BYTES, MAX_NUMBER, MAX_OUTBOX, MAX_OUTBOX_BYTES, Stored, WINDOW,
+    Entry, MAX_HELD, MAX_HELD_BYTES, MAX_NUMBER, MAX_OUTBOX, MAX_OUTBOX_BYTES, MAX_UNCONFIRMED,
+    MAX_UNCONFIRMED_BYTES, MessageId, Stored, WINDOW,
 };
 
 const MAGIC: &[u8; 6] = b"E2EDLV";
@@ -177,6 +178,11 @@ impl Conversation {
                 put_entry(&mut out, held);
             }
         }
+        out.extend_from_slice(&(self.unconfirmed.len() as u16).to_be_bytes());
+        for (id, s) in &self.unconfirmed {
+            out.extend_from_slice(&id.stream.to_be_bytes());
+            put_entry(&mut out, s);
+        }
         out
     }
 
@@ -282,6 +288,34 @@ impl Conversation {
         if held_count > MAX_HELD || held_bytes > MAX_HELD_BYTES {
             return Err(StateError::Invalid("held too large"));
         }
+        let n_unconfirmed = usize::from(r.u16()?);
+        if n_unconfirmed > MAX_UNCONFIRMED {
+            return Err(StateError::Invalid("too many unconfirmed"));
+        }
+        let mut unconfirmed = Vec::with_capacity(n_unconfirmed);
+        let mut unconfirmed_bytes = 0usize;
+        for _ in 0..n_unconfirmed {
+            let stream = r.u64()?;
+            let s = read_entry(&mut r)?;
+            if stream == 0
+                || s.number == 0
+                || s.number >= MAX_NUMBER
+                || matches!(s.entry, Entry::Timer { .. })
+            {
+                return Err(StateError::Invalid("unconfirmed entry"));
+            }
+            unconfirmed_bytes += s.entry.size();
+            unconfirmed.push((
+                MessageId {
+                    stream,
+                    number: s.number,
+                },
+                s,
+            ));
+        }
+        if unconfirmed_bytes > MAX_UNCONFIRMED_BYTES {
+            return Err(StateError::Invalid("unconfirmed too large"));
+        }
         if !r.rest.is_empty() {
             return Err(StateError::NotAState);
         }
@@ -299,6 +333,7 @@ impl Conversation {
                 streams,
                 held_bytes,
             },
+            unconfirmed,
         })
     }
 }

@@ -384,3 +384,28 @@ fn counters_stay_below_two_to_the_63() {
         Err(StateError::Invalid(_))
     ));
 }
+
+#[test]
+fn shown_texts_wait_for_confirmation_and_survive_a_restore() {
+    let mut c = conv(15);
+    let own = fp(1);
+    c.receive(id(4, 1), stored(1, "one"), &own);
+    c.receive(id(4, 2), stored(2, "two"), &own);
+    assert_eq!(c.unconfirmed().len(), 2);
+    let back = Conversation::decode(&c.encode()).unwrap();
+    let ids: Vec<MessageId> = back.unconfirmed().iter().map(|(i, _)| *i).collect();
+    assert_eq!(ids, [id(4, 1), id(4, 2)]);
+    assert!(c.confirm_shown(&[id(4, 1)]));
+    assert!(
+        !c.confirm_shown(&[id(4, 1)]),
+        "confirming twice changes nothing"
+    );
+    assert_eq!(c.unconfirmed().len(), 1);
+    // An application that never confirms stops new entries (they are not acknowledged).
+    let mut c = conv(16);
+    for n in 1..=MAX_UNCONFIRMED as u64 {
+        assert!(c.receive(id(4, n), stored(n, "x"), &own).ack);
+    }
+    let r = c.receive(id(4, MAX_UNCONFIRMED as u64 + 1), stored(0, "y"), &own);
+    assert!(!r.ack && !r.changed && r.shown.is_empty());
+}
