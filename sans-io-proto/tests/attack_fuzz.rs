@@ -200,7 +200,7 @@ fn session_refuses_mutations_and_reflections_and_never_moves() {
         } else {
             (&mut p.b, &mut p.a, &mut p.rng_b)
         };
-        let content = common::text(9, it as u64 + 1, &"m".repeat(below(&mut rng, 700)));
+        let content = common::text(9, it as u64 + 1, &"m".repeat(1 + below(&mut rng, 700)));
         let envelope = sender.encrypt(&content, 0, srng).unwrap().envelope;
         pool.push(envelope.clone());
         if rng.next_u32().is_multiple_of(4) {

@@ -405,7 +405,14 @@ impl Node {
                         frames.push(f);
                     }
                 }
-                Output::Event(e) => self.events.push(e),
+                Output::Event(e) => {
+                    // A careful application: it records a shown message, then confirms it
+                    // (§7.5), so it is not shown again after a restart.
+                    if let Event::Message { from, id, .. } = &e {
+                        self.client.confirm_shown(from, &[*id]);
+                    }
+                    self.events.push(e);
+                }
                 Output::Persist { peer, state } => {
                     self.persists += 1;
                     self.states.insert(peer, state.to_vec());
