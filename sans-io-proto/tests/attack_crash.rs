@@ -94,3 +94,66 @@ fn a_crash_between_storing_and_showing_does_not_lose_the_message() {
         "Bob's user never sees \"the message\": after the restart its resend is a duplicate"
     );
 }
+
+/// Every state the client hands out must restore (§7.10: a state that breaks a bound is refused).
+/// A gap fill shows everything held at once — up to 1 023 entries and 4 MiB — and all of it becomes
+/// "unconfirmed" (§7.5) in the state handed out *before* the application can confirm anything. That
+/// state must not exceed the unconfirmed bounds the decoder enforces (1 024 entries, 4 MiB), or an
+/// application that crashes right after storing it can never restore the conversation (its outbox
+/// and inbox position are lost).
+#[test]
+fn every_stored_state_restores_even_right_after_a_large_gap_fill() {
+    use sans_io_proto::{Client, ClientConfig, Content, MessageId};
+    let now = Instant::now();
+    let mallory = common::mallory();
+    let fp = mallory.fingerprint();
+    let mut v = Node::new(common::alice(), None, 94, now);
+    let mut evil = attack_support::EvilPeer::connect(&mut v, mallory, 95, now);
+    v.client.approve(&fp, now);
+    v.client
+        .send_text(&fp, "a message of ours waiting in the outbox", 0, now)
+        .ok();
+    v.drain();
+    let text = |number: u64| Content::Text {
+        id: MessageId {
+            stream: 0xe,
+            number,
+        },
+        expire_secs: 0,
+        text: "h".repeat(16 * 1024),
+    };
+    // Number 1 is held back (by the peer, or by a relay that dropped it): 2..=257 are held, 4 MiB.
+    for n in 2..=257u64 {
+        evil.send(&mut v, &text(n), now);
+    }
+    assert_eq!(v.client.conversation(&fp).unwrap().inbox().held(), 256);
+    // Number 1 arrives: 257 entries of 16 KiB are shown at once.
+    let out = evil.session.encrypt(&text(1), 0, &mut evil.rng).unwrap();
+    v.client
+        .handle_input(&RelayFrame::Payload(out.envelope).to_bytes(), now);
+    let mut states = Vec::new();
+    let mut shown = 0;
+    while let Some(o) = v.client.poll_output() {
+        match o {
+            Output::Persist { state, .. } => states.push(state.to_vec()),
+            Output::Event(Event::Message { .. }) => shown += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(shown, 257);
+    assert!(!states.is_empty());
+    for (i, state) in states.iter().enumerate() {
+        let mut fresh = Client::new(
+            common::alice().clone(),
+            ClientConfig::default(),
+            common::rng(96),
+            now,
+        );
+        let restored = fresh.restore_conversation(state);
+        assert!(
+            restored.is_ok(),
+            "state {i} handed out after the gap fill ({} bytes) does not restore: {restored:?}",
+            state.len()
+        );
+    }
+}
