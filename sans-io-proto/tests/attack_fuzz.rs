@@ -449,6 +449,7 @@ fn two_clients_behind_a_chaos_relay_keep_exactly_once_in_order_and_recover() {
             seeds: 1000 + 100 * round as u64,
         };
         for i in 0..2 {
+            c.nodes[i].validate_persists = true;
             c.inbound[i] = c.nodes[i].sent.clone();
             let peer = ids[1 - i].fingerprint();
             c.nodes[i].client.approve(&peer, t0);
@@ -518,6 +519,7 @@ fn two_clients_behind_a_chaos_relay_keep_exactly_once_in_order_and_recover() {
                     c.seeds += 1;
                     let fresh = Node::restarted(&c.nodes[i], ids[i], c.seeds, c.now);
                     let mut fresh = fresh;
+                    fresh.validate_persists = true;
                     fresh.client.approve(&ids[1 - i].fingerprint(), c.now);
                     fresh.drain();
                     // The shown history stays the user's: carry the events over.
@@ -923,6 +925,7 @@ fn client_survives_a_malicious_peers_well_formed_contents() {
     for round in 0..2 * scale() {
         let mut now = Instant::now();
         let mut v = Node::new(common::alice(), Some("victim"), 1100 + round as u64, now);
+        v.validate_persists = true;
         let mut evil = attack_support::EvilPeer::connect(&mut v, mallory, 1200 + round as u64, now);
         v.client.approve(&fp, now);
         let mut rng = common::rng(1300 + round as u64);

@@ -317,6 +317,8 @@ pub struct Node {
     pub persists: usize,
     /// The last delivery state stored per peer (what the application would keep on disk).
     pub states: BTreeMap<Fingerprint, Vec<u8>>,
+    /// Whether every state handed out must restore (§7.10; checked as it is stored).
+    pub validate_persists: bool,
     decoder: FrameDecoder<ClientFrame>,
 }
 
@@ -350,6 +352,7 @@ impl Node {
             sent: Vec::new(),
             persists: 0,
             states: BTreeMap::new(),
+            validate_persists: false,
             decoder: FrameDecoder::default(),
         };
         node.drain();
@@ -388,6 +391,7 @@ impl Node {
             sent: Vec::new(),
             persists: 0,
             states: states.clone(),
+            validate_persists: false,
             decoder: FrameDecoder::default(),
         };
         node.drain();
@@ -414,6 +418,14 @@ impl Node {
                     self.events.push(e);
                 }
                 Output::Persist { peer, state } => {
+                    if self.validate_persists
+                        && let Err(e) = sans_io_proto::delivery::Conversation::decode(&state)
+                    {
+                        panic!(
+                            "a stored state ({} bytes) does not restore: {e:?}",
+                            state.len()
+                        );
+                    }
                     self.persists += 1;
                     self.states.insert(peer, state.to_vec());
                 }
