@@ -289,7 +289,9 @@ impl Conversation {
             return Err(StateError::Invalid("held too large"));
         }
         let n_unconfirmed = usize::from(r.u16()?);
-        if n_unconfirmed > MAX_UNCONFIRMED {
+        // New entries are refused once MAX_UNCONFIRMED wait, but one that fills a gap releases up to
+        // MAX_HELD more at once: whatever the encoder hands out must decode (§7.10).
+        if n_unconfirmed > MAX_UNCONFIRMED + MAX_HELD {
             return Err(StateError::Invalid("too many unconfirmed"));
         }
         let mut unconfirmed = Vec::with_capacity(n_unconfirmed);
@@ -313,7 +315,7 @@ impl Conversation {
                 s,
             ));
         }
-        if unconfirmed_bytes > MAX_UNCONFIRMED_BYTES {
+        if unconfirmed_bytes > MAX_UNCONFIRMED_BYTES + MAX_HELD_BYTES {
             return Err(StateError::Invalid("unconfirmed too large"));
         }
         if !r.rest.is_empty() {

@@ -409,3 +409,19 @@ fn shown_texts_wait_for_confirmation_and_survive_a_restore() {
     let r = c.receive(id(4, MAX_UNCONFIRMED as u64 + 1), stored(0, "y"), &own);
     assert!(!r.ack && !r.changed && r.shown.is_empty());
 }
+
+#[test]
+fn every_state_handed_out_restores_even_right_after_a_large_gap_fill() {
+    let mut c = conv(17);
+    let own = fp(1);
+    let big = "w".repeat(MAX_TEXT_LEN);
+    for n in 2..=(MAX_HELD_BYTES / MAX_TEXT_LEN) as u64 + 1 {
+        assert!(c.receive(id(6, n), stored(n, &big), &own).ack);
+    }
+    let r = c.receive(id(6, 1), stored(1, &big), &own);
+    assert!(r.shown.len() > 200);
+    let bytes = c.encode();
+    assert!(bytes.len() > MAX_UNCONFIRMED_BYTES);
+    let back = Conversation::decode(&bytes).expect("every state the client hands out restores");
+    assert_eq!(back.unconfirmed().len(), c.unconfirmed().len());
+}
