@@ -83,18 +83,15 @@ fn probes_ended_by_a_fatal_error_are_counted_like_aborts() {
                 v.tick(now);
             }
         }
-        let failed = v
-            .events_since(mark)
-            .iter()
-            .any(|e| {
-                matches!(
-                    e,
-                    Event::KeyExchangeFailed {
-                        identity_revealed: true,
-                        ..
-                    }
-                )
-            });
+        let failed = v.events_since(mark).iter().any(|e| {
+            matches!(
+                e,
+                Event::KeyExchangeFailed {
+                    identity_revealed: true,
+                    ..
+                }
+            )
+        });
         assert!(
             failed,
             "probe {probe} (identity revealed) ended with {:?}",
