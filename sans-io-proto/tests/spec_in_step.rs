@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use common::{pair, spec, text};
 use sans_io_proto::client::{
-    ABORT_WINDOW, MAX_ABORTS, MAX_PENDING_UNAPPROVED, RENEW_AFTER, RESUME_TIMEOUT, RESUME_WINDOW,
+    ABORT_WINDOW, MAX_ABORTS, MAX_PENDING_UNAPPROVED, RECLAIM_FOR, RECLAIM_INTERVAL, RENEW_AFTER,
+    RESUME_TIMEOUT, RESUME_WINDOW,
 };
 use sans_io_proto::delivery::{
     MAX_HELD, MAX_HELD_BYTES, MAX_NUMBER, MAX_OUTBOX, MAX_OUTBOX_BYTES, MAX_STREAMS,
@@ -237,6 +238,10 @@ fn limits_table_matches_the_code() {
     );
     check("sending chain renewed after", vec![u64::from(RENEW_AFTER)]);
     check("streams of a peer remembered", vec![MAX_STREAMS as u64]);
+    check(
+        "asking again for the kept session's room",
+        vec![secs(RECLAIM_INTERVAL), secs(RECLAIM_FOR)],
+    );
     check(
         "shown entries waiting",
         vec![
