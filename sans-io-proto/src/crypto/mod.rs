@@ -3,6 +3,7 @@
 
 pub mod aes;
 mod bigint;
+pub(crate) mod bignum;
 pub mod ct;
 pub mod dh;
 pub mod hkdf;
