@@ -41,3 +41,50 @@ pub(crate) fn declassify<T>(value: T) -> T {
         value
     }
 }
+
+#[cfg(test)]
+mod speed {
+    use super::inverse::inv_vartime;
+    use super::modexp::pow;
+    use super::*;
+    use std::time::Instant;
+
+    fn time<R>(label: &str, iters: u32, mut f: impl FnMut() -> R) {
+        let t = Instant::now();
+        for _ in 0..iters {
+            core::hint::black_box(f());
+        }
+        eprintln!(
+            "{label}: {:.3} us",
+            t.elapsed().as_secs_f64() * 1e6 / f64::from(iters)
+        );
+    }
+
+    #[test]
+    #[ignore = "timing printout, run with --release --ignored --nocapture"]
+    fn primitive_speed() {
+        let mut n16 = Uint::<16>([0x9e37_79b9_7f4a_7c15; 16]);
+        n16.0[15] |= 1 << 63;
+        n16.0[0] |= 1;
+        let m16 = Modulus::new(&n16);
+        let a16 = m16.to_mont(&[0x1234_5678_9abc_def1; 16]);
+        let mut n32 = Uint::<32>([0x9e37_79b9_7f4a_7c15; 32]);
+        n32.0[31] |= 1 << 63;
+        n32.0[0] |= 1;
+        let m32 = Modulus::new(&n32);
+        let a32 = m32.to_mont(&[0x1234_5678_9abc_def1; 32]);
+        time("mul16", 100_000, || m16.mul(&a16, &a16));
+        time("sqr16", 100_000, || m16.sqr(&a16));
+        time("mul32", 30_000, || m32.mul(&a32, &a32));
+        time("sqr32", 30_000, || m32.sqr(&a32));
+        time("pow16 (1024-bit exp)", 100, || pow(&m16, &a16, &a16, 1024));
+        time("pow32 (256-bit exp)", 100, || {
+            pow(&m32, &a32, &a32[..4], 256)
+        });
+        time("Modulus::new 16", 100, || Modulus::new(&n16));
+        time("Modulus::new 32", 100, || Modulus::new(&n32));
+        time("inv_vartime 32", 100, || {
+            inv_vartime(&m32.from_mont(&a32), &n32.0)
+        });
+    }
+}

@@ -49,29 +49,68 @@ const fn inv_mod_2_64(n: u64) -> u64 {
 }
 
 impl<const L: usize> Modulus<L> {
-    /// The constants for an odd `n > 1` (the caller checks oddness; for an even `n` the results
-    /// are meaningless, never unsafe). Constant time in `n`: `R mod n` and `R² mod n` come from
-    /// `2·64·L` modular doublings of 1, each an add and a masked subtraction.
+    /// The constants for an odd `n` whose top bit is set (`R/2 < n < R`; true of every modulus
+    /// in this crate: RSA primes and moduli have their exact bit length, the DH prime too).
+    /// Constant time in `n`. `R mod n = R - n` since `n > R/2`; then `R² mod n` is the Montgomery
+    /// form of `2^(64·L)`: double `R mod n` once to get `2` in Montgomery form, then square it
+    /// `log2(64·L)` times. (The caller checks the preconditions; for other `n` the results are
+    /// meaningless, never unsafe.)
     pub(crate) fn new(n: &Uint<L>) -> Self {
         let n = n.0;
-        let n0 = inv_mod_2_64(n[0]).wrapping_neg();
-        // x = 1 (mod n; for n > 1). Doubling 64·L times gives R mod n, 64·L more give R² mod n.
+        debug_assert!(n[L - 1] >> 63 == 1 && n[0] & 1 == 1);
+        let mut one = [0u64; L];
+        super::limbs::sub_assign(&mut one, &n);
+        Self::finish(n, one)
+    }
+
+    /// The constants for any odd `n > 1` (used by tests on small moduli): `R mod n` from `64·L`
+    /// modular doublings of 1, each an add and a masked subtraction.
+    #[cfg(test)]
+    pub(crate) fn new_any(n: &Uint<L>) -> Self {
+        let n = n.0;
         let mut x = [0u64; L];
         x[0] = 1;
-        let mut one = [0u64; L];
-        for i in 0..2 * 64 * L {
-            let mut carry = 0;
-            for limb in x.iter_mut() {
-                let top = *limb >> 63;
-                *limb = (*limb << 1) | carry;
-                carry = top;
+        for _ in 0..64 * L {
+            Self::double(&mut x, &n);
+        }
+        Self::finish(n, x)
+    }
+
+    /// `x = 2·x mod n` for `x < n`.
+    fn double(x: &mut [u64; L], n: &[u64; L]) {
+        let mut carry = 0;
+        for limb in x.iter_mut() {
+            let top = *limb >> 63;
+            *limb = (*limb << 1) | carry;
+            carry = top;
+        }
+        cond_sub(x, carry, n);
+    }
+
+    fn finish(n: [u64; L], one: [u64; L]) -> Self {
+        let n0 = inv_mod_2_64(n[0]).wrapping_neg();
+        let mut m = Modulus {
+            n,
+            n0,
+            one,
+            r2: [0; L],
+        };
+        let mut x = one;
+        Self::double(&mut x, &n);
+        let bits = 64 * L;
+        if bits.is_power_of_two() {
+            for _ in 0..bits.trailing_zeros() {
+                x = m.sqr(&x);
             }
-            cond_sub(&mut x, carry, &n);
-            if i + 1 == 64 * L {
-                one = x;
+        } else {
+            // Not used by the crate's widths; kept general: 2^(64·L) by repeated doubling.
+            x = one;
+            for _ in 0..bits {
+                Self::double(&mut x, &n);
             }
         }
-        Modulus { n, n0, one, r2: x }
+        m.r2 = x;
+        m
     }
 
     /// The modulus.
@@ -110,64 +149,55 @@ impl<const L: usize> Modulus<L> {
     /// `a²·R⁻¹ mod n` for `a < n`: square (HAC 14.16), then reduce (HAC 14.32).
     #[inline(always)]
     pub(crate) fn sqr(&self, a: &[u64; L]) -> [u64; L] {
-        // The double-width square lives in two halves so that no `2·L` array type is needed.
-        let mut lo = [0u64; L];
-        let mut hi = [0u64; L];
-        // Cross products a[i]·a[j], i < j, into (hi:lo) at limb i + j.
+        // The double-width square, as two halves viewed as one flat slice of 2·L limbs.
+        let mut wide = [[0u64; L]; 2];
+        let w = wide.as_flattened_mut();
+        // Cross products a[i]·a[j], i < j, at limb i + j; each row's carry lands at limb i + L,
+        // which no earlier row has written.
         for i in 0..L {
             let mut c = 0;
             for j in i + 1..L {
-                let k = i + j;
-                let slot = if k < L { &mut lo[k] } else { &mut hi[k - L] };
-                (*slot, c) = mac(*slot, a[i], a[j], c);
+                (w[i + j], c) = mac(w[i + j], a[i], a[j], c);
             }
-            let k = i + L;
-            if k < 2 * L {
-                hi[k - L] = c;
-            }
+            w[i + L] = c;
         }
-        // Double them (one-bit shift left across both halves).
+        // Double them (one-bit shift left over all 2·L limbs; the top bit is 0 as a² < R²).
         let mut top = 0;
-        for limb in lo.iter_mut().chain(hi.iter_mut()) {
+        for limb in w.iter_mut() {
             let next = *limb >> 63;
             *limb = (*limb << 1) | top;
             top = next;
         }
-        // Add the squares a[i]² at limb 2i.
+        // Add the squares a[i]² at limbs 2i, 2i + 1.
         let mut c = 0;
         for i in 0..L {
             let (d_lo, d_hi) = mac(0, a[i], a[i], 0);
-            let (k0, k1) = (2 * i, 2 * i + 1);
-            let s0 = if k0 < L { &mut lo[k0] } else { &mut hi[k0 - L] };
-            (*s0, c) = adc(*s0, d_lo, c);
-            let s1 = if k1 < L { &mut lo[k1] } else { &mut hi[k1 - L] };
-            (*s1, c) = adc(*s1, d_hi, c);
+            (w[2 * i], c) = adc(w[2 * i], d_lo, c);
+            (w[2 * i + 1], c) = adc(w[2 * i + 1], d_hi, c);
         }
-        let out = self.redc(&mut lo, &mut hi);
-        lo.zeroize();
-        hi.zeroize();
+        let out = self.redc(&mut wide);
+        wide.zeroize();
         out
     }
 
-    /// Montgomery reduction of `hi·R + lo` (HAC 14.32): `(hi·R + lo)·R⁻¹ mod n`, for a value below
-    /// `n·R`; the result is below `n`. For any value below `R²` the result is below `R` and
-    /// congruent (used by [`Self::reduce_wide`]).
+    /// Montgomery reduction of the `2·L`-limb value `wide` (low half first; HAC 14.32):
+    /// `wide·R⁻¹ mod n` for a value below `n·R`, with a result below `n`. For any value below
+    /// `R²` the result is below `R` and congruent (used by [`Self::reduce_wide`]). `wide` is
+    /// overwritten.
     #[inline(always)]
-    fn redc(&self, lo: &mut [u64; L], hi: &mut [u64; L]) -> [u64; L] {
+    fn redc(&self, wide: &mut [[u64; L]; 2]) -> [u64; L] {
         let n = &self.n;
-        let mut extra = 0u64; // carries out of the top limb
+        let w = wide.as_flattened_mut();
+        let mut extra = 0u64; // carry out of limb i + L, owed to limb i + L + 1
         for i in 0..L {
-            let m = lo[i].wrapping_mul(self.n0);
+            let m = w[i].wrapping_mul(self.n0);
             let mut c = 0;
             for j in 0..L {
-                let k = i + j;
-                let slot = if k < L { &mut lo[k] } else { &mut hi[k - L] };
-                (*slot, c) = mac(*slot, m, n[j], c);
+                (w[i + j], c) = mac(w[i + j], m, n[j], c);
             }
-            // Propagate c into limb i + L (in hi), with the carry from earlier rows.
-            (hi[i], extra) = adc(hi[i], c, extra);
+            (w[i + L], extra) = adc(w[i + L], c, extra);
         }
-        let mut out = *hi;
+        let mut out = wide[1];
         cond_sub(&mut out, extra, n);
         out
     }
@@ -189,14 +219,11 @@ impl<const L: usize> Modulus<L> {
     /// `x mod n` for a double-width `x` (`x.len() == 2·L`, low limbs first): the low half
     /// reduced by REDC to `x·R⁻¹` (below `R`), then multiplied by `R²` to cancel the `R⁻¹`.
     pub(crate) fn reduce_wide(&self, x: &[u64]) -> [u64; L] {
-        let mut lo = [0u64; L];
-        let mut hi = [0u64; L];
-        lo.copy_from_slice(&x[..L]);
-        hi.copy_from_slice(&x[L..2 * L]);
-        let mut t = self.redc(&mut lo, &mut hi);
+        let mut wide = [[0u64; L]; 2];
+        wide.as_flattened_mut().copy_from_slice(&x[..2 * L]);
+        let mut t = self.redc(&mut wide);
         let out = self.mul(&t, &self.r2);
-        lo.zeroize();
-        hi.zeroize();
+        wide.zeroize();
         t.zeroize();
         out
     }
@@ -218,6 +245,8 @@ mod tests {
         // n = 2^64 - 59 (prime) with one limb: check against u128 arithmetic.
         let n = u64::MAX - 58;
         let m = Modulus::<1>::new(&Uint([n]));
+        let any = Modulus::<1>::new_any(&Uint([n]));
+        assert_eq!((any.one, any.r2), (m.one, m.r2));
         let r = ((1u128 << 64) % u128::from(n)) as u64;
         assert_eq!(m.one, [r]);
         let (a, b) = (0x1234_5678_9abc_def0u64 % n, n - 1);
