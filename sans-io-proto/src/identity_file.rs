@@ -61,6 +61,7 @@ fn keys(
         .map_err(|_| IdentityFileError::NotAnIdentityFile)?;
     okm[32..64].copy_from_slice(iv);
     okm[64..96].copy_from_slice(&mac_key);
+    crate::leak_check::note("identity_file.derived keys", &okm[..]);
     Ok(CipherKeys::from_material(&okm))
 }
 

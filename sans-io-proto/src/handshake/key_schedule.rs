@@ -48,6 +48,7 @@ impl HidingKeys {
             chunk.zeroize();
             keys
         };
+        crate::leak_check::note("handshake.hiding okm", &okm[..]);
         let keys = HidingKeys {
             ident: [part(0), part(1)],
             encap: [part(2), part(3)],
@@ -89,6 +90,7 @@ impl SessionKeys {
         let prk = hkdf::extract(th, &ikm);
         ikm.zeroize();
         let mut okm = expand_array::<260>(&prk, labels::SESSION_KEYS);
+        crate::leak_check::note("handshake.session okm", &okm[..224]); // not the shown visual
         let take = |range: core::ops::Range<usize>| -> [u8; 32] {
             let mut k = [0u8; 32];
             k.copy_from_slice(&okm[range]);

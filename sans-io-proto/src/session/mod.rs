@@ -145,7 +145,12 @@ impl Session {
         sent_at_ms: u64,
         rng: &mut impl CryptoRngCore,
     ) -> Result<Outgoing, EncryptError> {
-        self.encrypt(&Content::Text(text.to_owned()), sent_at_ms, rng)
+        let content = Content::Text(text.to_owned());
+        let out = self.encrypt(&content, sent_at_ms, rng);
+        if let Content::Text(mut copy) = content {
+            zeroize::Zeroize::zeroize(&mut copy); // the temporary copy of the plaintext
+        }
+        out
     }
 
     /// Authenticates and decrypts a Data envelope from the peer. Each message is delivered at most

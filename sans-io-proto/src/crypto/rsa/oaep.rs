@@ -48,8 +48,11 @@ pub(super) fn encode(
     db[DB_LEN - msg.len() - 1] = 0x01;
     db[DB_LEN - msg.len()..].copy_from_slice(msg);
     rng.fill_bytes(seed);
+    crate::leak_check::note("rsa.oaep seed", seed);
+    crate::leak_check::note("rsa.oaep message", msg);
     mgf1_xor(seed, db); // maskedDB = DB xor MGF(seed)
     mgf1_xor(db, seed); // maskedSeed = seed xor MGF(maskedDB)
+    crate::leak_check::note("rsa.oaep EM", &em[..]);
     Ok(em)
 }
 
