@@ -62,25 +62,29 @@ mod requests {
     }
 }
 
-fn mem_request<T: ?Sized>(req: u64, value: &T) {
-    let addr = (value as *const T).cast::<u8>() as usize as u64;
+/// Takes `&mut`: the compiler must then assume the request may have changed the value and read
+/// it again from memory afterwards, so the new definedness is what later code sees. (Through a
+/// shared reference it may keep using a register copy made before the request, whose
+/// definedness valgrind tracks separately.)
+fn mem_request<T: ?Sized>(req: u64, value: &mut T) {
+    let addr = (value as *mut T).cast::<u8>() as usize as u64;
     let len = core::mem::size_of_val(value) as u64;
     requests::request(0, req, addr, len);
 }
 
 /// Marks `value`'s bytes undefined (secret): branching on them, or indexing memory with them, is
 /// reported by memcheck. The bytes themselves are not changed.
-pub fn poison<T: ?Sized>(value: &T) {
+pub fn poison<T: ?Sized>(value: &mut T) {
     mem_request(requests::MAKE_MEM_UNDEFINED, value);
 }
 
 /// Marks `value`'s bytes defined (public) again.
-pub fn unpoison<T: ?Sized>(value: &T) {
+pub fn unpoison<T: ?Sized>(value: &mut T) {
     mem_request(requests::MAKE_MEM_DEFINED, value);
 }
 
 /// Alias of [`unpoison`] for library code: a value that is public by design.
-pub fn make_defined<T: ?Sized>(value: &T) {
+pub fn make_defined<T: ?Sized>(value: &mut T) {
     unpoison(value);
 }
 
@@ -95,10 +99,10 @@ mod tests {
 
     #[test]
     fn requests_are_harmless_outside_valgrind() {
-        let secret = [1u8, 2, 3, 4];
-        poison(&secret);
-        unpoison(&secret);
-        make_defined(&secret[..2]);
+        let mut secret = [1u8, 2, 3, 4];
+        poison(&mut secret);
+        unpoison(&mut secret);
+        make_defined(&mut secret[..2]);
         assert_eq!(secret, [1, 2, 3, 4]);
         // `cargo test` does not run under valgrind; scripts/ctgrind.sh checks the other case.
         if std::env::var_os("CTGRIND_EXPECT_VALGRIND").is_none() {

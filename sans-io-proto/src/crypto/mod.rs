@@ -5,6 +5,9 @@ pub mod aes;
 mod bigint;
 pub(crate) mod bignum;
 pub mod ct;
+#[cfg(feature = "ctgrind")]
+#[doc(hidden)]
+pub mod ct_targets;
 pub mod dh;
 pub mod hkdf;
 pub mod hmac;

@@ -32,8 +32,8 @@ pub(crate) use montgomery::Modulus;
 pub(crate) fn declassify<T>(value: T) -> T {
     #[cfg(feature = "ctgrind")]
     {
-        let v = value;
-        ctgrind::make_defined(&v);
+        let mut v = value;
+        ctgrind::make_defined(&mut v);
         v
     }
     #[cfg(not(feature = "ctgrind"))]

@@ -84,6 +84,10 @@ pub(super) fn decode(em: &[u8], label: &[u8]) -> Result<Zeroizing<Vec<u8>>, Oaep
         looking &= 1 - is_one;
     }
     bad |= looking;
+    // Public by design: success or failure is the visible result (one opaque error for every
+    // cause), and on success the separator position gives the plaintext length, which the
+    // output shows anyway.
+    let (bad, separator) = crate::crypto::bignum::declassify((bad, separator));
     if bad != 0 {
         return Err(OaepDecryptError);
     }
