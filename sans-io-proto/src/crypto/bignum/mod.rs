@@ -21,6 +21,8 @@ pub(crate) mod inverse;
 pub(crate) mod limbs;
 pub(crate) mod modexp;
 pub(crate) mod montgomery;
+#[cfg(test)]
+mod props;
 
 pub(crate) use limbs::Uint;
 pub(crate) use montgomery::Modulus;
