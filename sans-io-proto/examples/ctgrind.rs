@@ -224,7 +224,7 @@ fn main() {
         eprintln!("ctgrind: not running under valgrind; the targets run for correctness only");
     }
     let mut rng = ChaCha20Rng::seed_from_u64(0x00c7_9e1d);
-    let mut poison_rng = PoisonRng(ChaCha20Rng::seed_from_u64(0x5ec2_e7));
+    let mut poison_rng = PoisonRng(ChaCha20Rng::seed_from_u64(0x005e_c2e7));
     match mode {
         "selftest" => {
             let mut a = [0u8; 32];

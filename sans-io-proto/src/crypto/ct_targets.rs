@@ -15,7 +15,7 @@ use super::bignum::{Modulus, Uint};
 use super::prime::miller_rabin_secret;
 
 /// Montgomery setup, conversions, multiplication, squaring and double-width reduction modulo a
-/// (secret) odd 1024-bit `n` with its top bit set. Returns `from_mont(sqr(mul(a, b)))` and
+/// (secret) odd 1024-bit `n` with its top bit set. Returns `out_of_mont(sqr(mul(a, b)))` and
 /// `wide mod n`.
 pub fn montgomery_1024(
     n: &[u64; 16],
@@ -27,14 +27,14 @@ pub fn montgomery_1024(
     let am = m.to_mont(a);
     let bm = m.to_mont(b);
     let x = m.sqr(&m.mul(&am, &bm));
-    (m.from_mont(&x), m.reduce_wide(wide))
+    (m.out_of_mont(&x), m.reduce_wide(wide))
 }
 
 /// The same at 2048 bits.
 pub fn montgomery_2048(n: &[u64; 32], a: &[u64; 32], b: &[u64; 32]) -> [u64; 32] {
     let m = Modulus::new(&Uint(*n));
     let x = m.sqr(&m.mul(&m.to_mont(a), &m.to_mont(b)));
-    m.from_mont(&x)
+    m.out_of_mont(&x)
 }
 
 /// `base^exp mod n` by the fixed-window exponentiation (1024-bit modulus and exponent), and
@@ -43,8 +43,8 @@ pub fn modexp_1024(n: &[u64; 16], base: &[u64; 16], exp: &[u64; 16]) -> ([u64; 1
     let m = Modulus::new(&Uint(*n));
     let b = m.to_mont(base);
     (
-        m.from_mont(&pow(&m, &b, exp, 1024)),
-        m.from_mont(&pow_public(&m, &b, 65537)),
+        m.out_of_mont(&pow(&m, &b, exp, 1024)),
+        m.out_of_mont(&pow_public(&m, &b, 65537)),
     )
 }
 
@@ -71,7 +71,7 @@ pub fn limb_primitives(a: &[u64; 16], b: &[u64; 16], n: &[u64; 16], choice: u64)
 /// `a⁻¹ mod p` by Fermat (secret prime `p`, top bit set), and `65537⁻¹ mod (p - 1)`.
 pub fn inversions_1024(p: &[u64; 16], a: &[u64; 16]) -> ([u64; 16], Option<[u64; 16]>) {
     let m = Modulus::new(&Uint(*p));
-    let inv = m.from_mont(&inv_mod_prime(&m, &m.to_mont(a)));
+    let inv = m.out_of_mont(&inv_mod_prime(&m, &m.to_mont(a)));
     let mut phi = Uint(*p);
     phi.0[0] &= !1;
     let d = inv_public_exponent::<16, 65537>(&phi).map(|d| d.0);

@@ -134,15 +134,15 @@ mod tests {
             (12345, u64::MAX),
         ] {
             let want = pow_u128(u128::from(b), u128::from(e), u128::from(n));
-            let got = m.from_mont(&pow(&m, &m.to_mont(&[b]), &[e], 64));
+            let got = m.out_of_mont(&pow(&m, &m.to_mont(&[b]), &[e], 64));
             assert_eq!(u128::from(got[0]), want, "{b}^{e}");
-            let got = m.from_mont(&pow_public(&m, &m.to_mont(&[b]), e));
+            let got = m.out_of_mont(&pow_public(&m, &m.to_mont(&[b]), e));
             assert_eq!(u128::from(got[0]), want, "{b}^{e} (public)");
         }
         // A width that is not a multiple of the window, and one beyond the slice, both work.
-        let got = m.from_mont(&pow(&m, &m.to_mont(&[5]), &[0b011], 3));
+        let got = m.out_of_mont(&pow(&m, &m.to_mont(&[5]), &[0b011], 3));
         assert_eq!(got[0], 125);
-        let got = m.from_mont(&pow(&m, &m.to_mont(&[5]), &[3], 130));
+        let got = m.out_of_mont(&pow(&m, &m.to_mont(&[5]), &[3], 130));
         assert_eq!(got[0], 125);
     }
 }

@@ -210,7 +210,7 @@ impl<const L: usize> Modulus<L> {
 
     /// `a·R⁻¹ mod n`: out of Montgomery form (the result is fully reduced).
     #[inline(always)]
-    pub(crate) fn from_mont(&self, a: &[u64; L]) -> [u64; L] {
+    pub(crate) fn out_of_mont(&self, a: &[u64; L]) -> [u64; L] {
         let mut one = [0u64; L];
         one[0] = 1;
         self.mul(a, &one)
@@ -252,12 +252,12 @@ mod tests {
         let (a, b) = (0x1234_5678_9abc_def0u64 % n, n - 1);
         let am = m.to_mont(&[a]);
         let bm = m.to_mont(&[b]);
-        let prod = m.from_mont(&m.mul(&am, &bm));
+        let prod = m.out_of_mont(&m.mul(&am, &bm));
         assert_eq!(
             u128::from(prod[0]),
             u128::from(a) * u128::from(b) % u128::from(n)
         );
-        let sq = m.from_mont(&m.sqr(&am));
+        let sq = m.out_of_mont(&m.sqr(&am));
         assert_eq!(
             u128::from(sq[0]),
             u128::from(a) * u128::from(a) % u128::from(n)

@@ -62,12 +62,16 @@ fn check_montgomery<const L: usize>(n: [u64; L], a: [u64; L], b: [u64; L], pa: u
     let (x, y) = (operand(&big(&a), &nb, pa), operand(&big(&b), &nb, pb));
     let (xm, ym) = (m.to_mont(&fixed(&x)), m.to_mont(&fixed(&y)));
     assert_eq!(big(&xm), (&x * &r) % &nb, "to_mont");
-    assert_eq!(big(&m.from_mont(&xm)), x, "round trip");
-    assert_eq!(big(&m.from_mont(&m.mul(&xm, &ym))), (&x * &y) % &nb, "mul");
-    assert_eq!(big(&m.from_mont(&m.sqr(&xm))), (&x * &x) % &nb, "sqr");
+    assert_eq!(big(&m.out_of_mont(&xm)), x, "round trip");
+    assert_eq!(
+        big(&m.out_of_mont(&m.mul(&xm, &ym))),
+        (&x * &y) % &nb,
+        "mul"
+    );
+    assert_eq!(big(&m.out_of_mont(&m.sqr(&xm))), (&x * &x) % &nb, "sqr");
     // to_mont accepts unreduced values below R.
     assert_eq!(
-        big(&m.from_mont(&m.to_mont(&a))),
+        big(&m.out_of_mont(&m.to_mont(&a))),
         big(&a) % &nb,
         "unreduced"
     );
@@ -96,17 +100,17 @@ fn check_pow<const L: usize>(n: [u64; L], a: [u64; L], e: [u64; L], pa: u8, e_pi
         _ => e,
     };
     let xm = m.to_mont(&fixed(&x));
-    let got = m.from_mont(&pow(&m, &xm, &e, 64 * L));
+    let got = m.out_of_mont(&pow(&m, &xm, &e, 64 * L));
     assert_eq!(big(&got), x.modpow(&big(&e), &nb), "pow");
     // A narrower public width reads only the low bits of the exponent.
     let mut low = e;
     for limb in low.iter_mut().skip(1) {
         *limb = 0;
     }
-    let got = m.from_mont(&pow(&m, &xm, &low, 64));
+    let got = m.out_of_mont(&pow(&m, &xm, &low, 64));
     assert_eq!(big(&got), x.modpow(&big(&low), &nb), "pow, 64-bit width");
     for pe in [0u64, 1, 3, 65537, e[0]] {
-        let got = m.from_mont(&pow_public(&m, &xm, pe));
+        let got = m.out_of_mont(&pow_public(&m, &xm, pe));
         assert_eq!(
             big(&got),
             x.modpow(&BigUint::from(pe), &nb),
@@ -163,7 +167,7 @@ proptest! {
         let m = Modulus::<1>::new_any(&Uint([n]));
         let (a, b) = (a % n, b % n);
         let want = u128::from(a) * u128::from(b) % u128::from(n);
-        let got = m.from_mont(&m.mul(&m.to_mont(&[a]), &m.to_mont(&[b])));
+        let got = m.out_of_mont(&m.mul(&m.to_mont(&[a]), &m.to_mont(&[b])));
         prop_assert_eq!(u128::from(got[0]), want);
     }
 
@@ -199,7 +203,7 @@ proptest! {
         prop_assume!(is_probable_prime(&p, 10, &mut ChaCha8Rng::seed_from_u64(1)));
         let m = Modulus::<4>::new(&Uint(fixed(&p)));
         let x = operand(&big(&a), &p, pa);
-        let inv = m.from_mont(&inv_mod_prime(&m, &m.to_mont(&fixed(&x))));
+        let inv = m.out_of_mont(&inv_mod_prime(&m, &m.to_mont(&fixed(&x))));
         if x.is_zero() {
             prop_assert!(big(&inv).is_zero());
         } else {
@@ -249,7 +253,7 @@ fn modexp_2048_with_256_bit_exponents_matches_num_bigint() {
         let e: [u64; 4] = core::array::from_fn(|_| rand_core::RngCore::next_u64(&mut rng));
         let m = Modulus::new(&Uint(n));
         let x = big(&a) % big(&n);
-        let got = m.from_mont(&pow(&m, &m.to_mont(&fixed(&x)), &e, 256));
+        let got = m.out_of_mont(&pow(&m, &m.to_mont(&fixed(&x)), &e, 256));
         assert_eq!(big(&got), x.modpow(&big(&e), &big(&n)));
     }
 }

@@ -131,7 +131,7 @@ impl DhPrivateKey {
         let m = &grp.modulus;
         let mut y_mont = Uint(pow(m, &grp.g_mont, &x.0, PRIVATE_EXPONENT_BITS));
         // Public by design: y = g^x is the public value.
-        let y = declassify(Uint(m.from_mont(&y_mont.0)));
+        let y = declassify(Uint(m.out_of_mont(&y_mont.0)));
         y_mont.zeroize();
         // Only the range check: g = 2 is a quadratic residue (p ≡ 7 mod 8, checked by
         // `check_group`), so every g^x is in the prime-order subgroup by construction.
@@ -157,7 +157,7 @@ impl DhPrivateKey {
         let y = Uint::<LIMBS>::from_be_bytes(&peer.bytes).ok_or(DhError::OutOfRange)?;
         let base = Uint(m.to_mont(&y.0));
         let mut s_mont = Uint(pow(m, &base.0, &self.x.0, PRIVATE_EXPONENT_BITS));
-        let s = Uint(m.from_mont(&s_mont.0));
+        let s = Uint(m.out_of_mont(&s_mont.0));
         s_mont.zeroize();
         // With y in the order-q subgroup and 0 < x < q, s = 1 is impossible and s = p - 1 (order
         // 2) cannot be in the subgroup; the check documents and enforces that reasoning.

@@ -65,8 +65,8 @@ pub enum RsaError {
 /// An RSA-2048 public key with `e = 65537`.
 #[derive(Clone)]
 pub struct RsaPublicKey {
-    /// `n` with its Montgomery constants (public).
-    n: Modulus<N_LIMBS>,
+    /// `n` with its Montgomery constants (public; boxed to keep the key a pointer wide).
+    n: Box<Modulus<N_LIMBS>>,
 }
 
 impl PartialEq for RsaPublicKey {
@@ -83,7 +83,9 @@ impl RsaPublicKey {
         if n.0[N_LIMBS - 1] >> 63 != 1 || n.0[0] & 1 != 1 {
             return Err(RsaError::BadModulus);
         }
-        Ok(RsaPublicKey { n: Modulus::new(n) })
+        Ok(RsaPublicKey {
+            n: Box::new(Modulus::new(n)),
+        })
     }
 
     /// The canonical encoding: `e` as u32 big-endian, then `n` as 256 bytes big-endian.
@@ -123,7 +125,7 @@ impl RsaPublicKey {
         }
         let mut mm = Uint(self.n.to_mont(&m.0));
         let mut y = Uint(pow_public(&self.n, &mm.0, u64::from(PUBLIC_EXPONENT)));
-        let out = Uint(self.n.from_mont(&y.0));
+        let out = Uint(self.n.out_of_mont(&y.0));
         mm.zeroize();
         y.zeroize();
         Ok(out)
@@ -308,7 +310,7 @@ impl RsaPrivateKey {
             let mut cm = Uint(m.reduce_wide(&c.0));
             let mut base = Uint(m.to_mont(&cm.0));
             let mut x = Uint(pow(m, &base.0, &d.0, 64 * P_LIMBS));
-            let out = Uint(m.from_mont(&x.0));
+            let out = Uint(m.out_of_mont(&x.0));
             cm.zeroize();
             base.zeroize();
             x.zeroize();
@@ -386,7 +388,8 @@ impl RsaPrivateKey {
         // m = m'·r⁻¹: the Montgomery product of m' and r⁻¹·R.
         let r_inv_mont = Uint(n.to_mont(&r_inv.0));
         let m = Uint(n.mul(&m_blinded.0, &r_inv_mont.0));
-        let check = Uint(n.from_mont(&pow_public(n, &n.to_mont(&m.0), u64::from(PUBLIC_EXPONENT))));
+        let check =
+            Uint(n.out_of_mont(&pow_public(n, &n.to_mont(&m.0), u64::from(PUBLIC_EXPONENT))));
         // Public by design: a failed fault check is reported as an error.
         if !declassify(eq_bit(&check.0, &c.0) == 1) {
             return Err(RsaError::FaultDetected);
