@@ -25,8 +25,8 @@ has() { case " $flags " in *" $1 "*) echo yes ;; *) echo no ;; esac; }
 echo "CPU: $cpu (adx $(has adx), bmi2 $(has bmi2), avx2 $(has avx2), avx512ifma $(has avx512ifma)); $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "OpenSSL: $(openssl version)"
 
-openssl speed -seconds "$SECONDS_PER" rsa2048 ffdh2048 >"$OUT/openssl.txt" 2>/dev/null
-OPENSSL_ia32cap=":~0x200000" openssl speed -seconds "$SECONDS_PER" rsa2048 ffdh2048 \
+openssl speed -elapsed -seconds "$SECONDS_PER" rsa2048 ffdh2048 >"$OUT/openssl.txt" 2>/dev/null
+OPENSSL_ia32cap=":~0x200000" openssl speed -elapsed -seconds "$SECONDS_PER" rsa2048 ffdh2048 \
     >"$OUT/openssl-noifma.txt" 2>/dev/null
 
 cargo bench --locked -p sans-io-proto --bench rsa_dh -- "${CRITERION[@]}" | tee "$OUT/ours.txt" | grep "^test"

@@ -90,3 +90,28 @@ mod speed {
         });
     }
 }
+
+#[cfg(test)]
+mod count {
+    use super::*;
+
+    /// For instruction counting under callgrind: `BIGNUM_OP=mul16|sqr16|pow16 N`.
+    #[test]
+    #[ignore = "instruction-count probe for callgrind"]
+    fn op_probe() {
+        let op = std::env::var("BIGNUM_OP").unwrap_or_default();
+        let mut n = Uint::<16>([0x9e37_79b9_7f4a_7c15; 16]);
+        n.0[15] |= 1 << 63;
+        n.0[0] |= 1;
+        let m = Modulus::new(&n);
+        let mut a = m.to_mont(&[0x1234_5678_9abc_def1; 16]);
+        for _ in 0..1000 {
+            a = match op.as_str() {
+                "mul16" => m.mul(&a, &a),
+                "sqr16" => m.sqr(&a),
+                _ => a,
+            };
+            core::hint::black_box(&a);
+        }
+    }
+}
