@@ -7,7 +7,7 @@
 #   scripts/ctgrind.sh            short run (CI default): every target once
 #   CT_FULL=1 scripts/ctgrind.sh  full sweep: more keys and inputs, edge-shaped moduli
 #
-# Covered (sans-io-proto/examples/ctgrind.rs): Montgomery multiplication, squaring and
+# Covered (ctgrind/examples/harness.rs): Montgomery multiplication, squaring and
 # reduction (1024/2048-bit, secret moduli); the fixed-window exponentiation; limb primitives
 # (select, compare, conditional subtraction, products, small remainders); Fermat inversion and
 # e^-1 mod (p-1); the constant-time Miller-Rabin; RSA key loading (n, dP, dQ, qInv) and OAEP
@@ -31,8 +31,8 @@ if ! command -v valgrind >/dev/null; then
 fi
 
 echo "== building the harness (release, feature ctgrind)"
-cargo build --release --locked -p sans-io-proto --example ctgrind --features ctgrind
-BIN=target/release/examples/ctgrind
+cargo build --release --locked -p ctgrind --example harness
+BIN=target/release/examples/harness
 LOG_DIR=${CTGRIND_LOG_DIR:-target/ctgrind}
 mkdir -p "$LOG_DIR"
 VG=(valgrind --tool=memcheck --error-exitcode=97 --leak-check=no --track-origins=yes

@@ -1,4 +1,4 @@
-//! Entry points for the constant-time check (`examples/ctgrind.rs`, run by `scripts/ctgrind.sh`
+//! Entry points for the constant-time check (`ctgrind/examples/harness.rs`, run by `scripts/ctgrind.sh`
 //! under valgrind), compiled only with the `ctgrind` feature: thin wrappers that expose the
 //! crate-private fixed-width arithmetic on plain limb arrays, so the harness can mark its inputs
 //! undefined and call each operation directly. The public APIs (RSA, DH, AES, IGE, HMAC, `ct`)

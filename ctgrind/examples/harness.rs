@@ -12,8 +12,8 @@
 //! - `check full`: several keys and inputs per target, including edge values (`CT_FULL=1`);
 //! - `selftest`: a deliberately variable-time comparison; the checker must report it.
 //!
-//! Outside valgrind the requests are no-ops, so `cargo run --example ctgrind --features ctgrind
-//! -- check` simply runs every target once (a correctness smoke test).
+//! Outside valgrind the requests are no-ops, so `cargo run -p ctgrind --example harness -- check`
+//! simply runs every target once (a correctness smoke test).
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::{CryptoRng, RngCore, SeedableRng};
