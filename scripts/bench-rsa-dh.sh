@@ -2,6 +2,8 @@
 # RSA-2048 / DH-2048 speed against the `rsa` crate and OpenSSL, all in the same run, as ratios.
 #
 #   scripts/bench-rsa-dh.sh                      ours, the rsa crate, OpenSSL
+#   ROUNDS=5 scripts/bench-rsa-dh.sh             OpenSSL, ours (and the baseline) alternated 5 times,
+#                                                medians reported (robust to load changes)
 #   BASELINE_REV=d24e61b scripts/bench-rsa-dh.sh also key generation and the full handshake of
 #                                                that revision ("before"), built from `git archive`
 #                                                in a temporary directory with the same target dir
@@ -15,6 +17,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${BENCH_OUT:-target/bench-rsa-dh}
+rm -rf "$OUT"
 mkdir -p "$OUT"
 SECONDS_PER=${OPENSSL_SECONDS:-3}
 CRITERION=(--warm-up-time "${WARMUP:-1}" --measurement-time "${MEASURE:-5}" --output-format bencher)
@@ -25,31 +28,46 @@ has() { case " $flags " in *" $1 "*) echo yes ;; *) echo no ;; esac; }
 echo "CPU: $cpu (adx $(has adx), bmi2 $(has bmi2), avx2 $(has avx2), avx512ifma $(has avx512ifma)); $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "OpenSSL: $(openssl version)"
 
-openssl speed -elapsed -seconds "$SECONDS_PER" rsa2048 ffdh2048 >"$OUT/openssl.txt" 2>/dev/null
-OPENSSL_ia32cap=":~0x200000" openssl speed -elapsed -seconds "$SECONDS_PER" rsa2048 ffdh2048 \
-    >"$OUT/openssl-noifma.txt" 2>/dev/null
-
-cargo bench --locked -p sans-io-proto --bench rsa_dh -- "${CRITERION[@]}" | tee "$OUT/ours.txt" | grep "^test"
-cargo bench --locked -p sans-io-proto --bench protocol -- handshake "${CRITERION[@]}" \
-    | tee "$OUT/ours-protocol.txt" | grep "^test"
-
+ROUNDS=${ROUNDS:-1}
 if [ -n "${BASELINE_REV:-}" ]; then
-    dir=$(mktemp -d)
-    git archive "$BASELINE_REV" | tar -x -C "$dir"
-    target=$(pwd)/target
-    (cd "$dir" && CARGO_TARGET_DIR="$target" cargo bench --locked -p sans-io-proto \
-        --bench rsa_dh -- "keygen/ours|decrypt/ours|agree/ours" "${CRITERION[@]}") \
-        | tee "$OUT/before.txt" | grep "^test"
-    (cd "$dir" && CARGO_TARGET_DIR="$target" cargo bench --locked -p sans-io-proto \
-        --bench protocol -- handshake "${CRITERION[@]}") | tee "$OUT/before-protocol.txt" | grep "^test"
-    rm -rf "$dir"
+    base=$(mktemp -d)
+    trap 'rm -rf "$base"' EXIT
+    git archive "$BASELINE_REV" | tar -x -C "$base"
 fi
+target=$(pwd)/target
+# Each round runs OpenSSL, ours and the baseline one after the other; with ROUNDS > 1 the tables
+# use the median over rounds, so a change of machine load hits every side alike.
+for r in $(seq 1 "$ROUNDS"); do
+    echo "== round $r of $ROUNDS (load $(cut -d' ' -f1-3 /proc/loadavg))"
+    openssl speed -elapsed -seconds "$SECONDS_PER" rsa2048 ffdh2048 >"$OUT/openssl.$r.txt" 2>/dev/null
+    OPENSSL_ia32cap=":~0x200000" openssl speed -elapsed -seconds "$SECONDS_PER" rsa2048 ffdh2048 \
+        >"$OUT/openssl-noifma.$r.txt" 2>/dev/null
+    cargo bench --locked -p sans-io-proto --bench rsa_dh -- "${CRITERION[@]}" \
+        | tee "$OUT/ours.$r.txt" | grep "^test"
+    cargo bench --locked -p sans-io-proto --bench protocol -- handshake "${CRITERION[@]}" \
+        | tee "$OUT/ours-protocol.$r.txt" | grep "^test"
+    if [ -n "${BASELINE_REV:-}" ]; then
+        (cd "$base" && CARGO_TARGET_DIR="$target" cargo bench --locked -p sans-io-proto \
+            --bench rsa_dh -- "keygen/ours|decrypt/ours|agree/ours" "${CRITERION[@]}") \
+            | tee "$OUT/before.$r.txt" | grep "^test"
+        (cd "$base" && CARGO_TARGET_DIR="$target" cargo bench --locked -p sans-io-proto \
+            --bench protocol -- handshake "${CRITERION[@]}") | tee "$OUT/before-protocol.$r.txt" \
+            | grep "^test"
+    fi
+done
 
-python3 - "$OUT" "$cpu" <<'PY'
-import pathlib, re, sys
-out, cpu = pathlib.Path(sys.argv[1]), sys.argv[2]
+python3 - "$OUT" "$cpu" "$ROUNDS" <<'PY'
+import pathlib, re, statistics, sys
+out, cpu, rounds = pathlib.Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 
-def bencher(name):
+def median_over_rounds(parse, name):
+    per_round = [parse(f"{name}.{r}.txt") for r in range(1, rounds + 1)]
+    if isinstance(per_round[0], tuple):
+        return tuple(statistics.median(x) for x in zip(*per_round))
+    keys = set().union(*per_round)
+    return {k: statistics.median([d[k] for d in per_round if k in d]) for k in keys}
+
+def bencher_one(name):
     p = out / name
     res = {}
     if p.exists():
@@ -57,7 +75,13 @@ def bencher(name):
             res[m.group(1)] = int(m.group(2).replace(",", "")) / 1e6  # ms
     return res
 
+def bencher(name):
+    return median_over_rounds(bencher_one, name.removesuffix(".txt"))
+
 def openssl(name):
+    return median_over_rounds(openssl_one, name.removesuffix(".txt"))
+
+def openssl_one(name):
     text = (out / name).read_text()
     # Times from the rates (the seconds columns are rounded to 4 decimals for ffdh).
     rsa = re.search(r"^rsa 2048 bits\s+[\d.]+s\s+[\d.]+s\s+([\d.]+)", text, re.M)
@@ -70,7 +94,7 @@ o_rsa, o_dh = openssl("openssl.txt")
 n_rsa, n_dh = openssl("openssl-noifma.txt")
 dec = ours["rsa2048_oaep/decrypt/ours"]
 agree = ours["dh2048/agree/ours"]
-print(f"\nCPU: {cpu}\n")
+print(f"\nCPU: {cpu}; median of {rounds} interleaved round(s)\n")
 print("| operation | ours | reference | ours ÷ reference (time) |")
 print("|---|---|---|---|")
 print(f"| RSA-2048 private op (OAEP decrypt: CRT, blinded, fault check) | {dec:.3f} ms | `rsa` crate decrypt_blinded {ours['rsa2048_oaep/decrypt/rsa_crate']:.3f} ms | ×{dec / ours['rsa2048_oaep/decrypt/rsa_crate']:.2f} |")
