@@ -58,6 +58,8 @@ pub mod handshake;
 pub mod identity;
 pub mod identity_file;
 mod labels;
+#[doc(hidden)]
+pub mod leak_check;
 pub mod ratchet;
 pub mod session;
 

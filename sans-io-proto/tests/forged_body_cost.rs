@@ -60,12 +60,17 @@ fn held_back_setup() -> (common::Pair, Vec<u8>, Vec<u8>) {
     }
     let held = common::text(0xa, 9999, "the held-back message");
     let genuine = p.a.encrypt(&held, 0, &mut p.rng_a).unwrap().envelope;
-    // Another genuine envelope of the same size, for splices.
-    let mut other_session = p.a.clone();
-    let other = other_session
-        .encrypt(&common::text(0xa, 1, "x"), 0, &mut p.rng_a)
-        .unwrap()
-        .envelope;
+    // Another genuine envelope of the same size, for splices (the padding is random: draw until
+    // the sizes match; one in three draws does).
+    let other = (0..64)
+        .map(|_| {
+            p.a.clone()
+                .encrypt(&common::text(0xa, 1, "x"), 0, &mut p.rng_a)
+                .unwrap()
+                .envelope
+        })
+        .find(|e| e.len() == genuine.len())
+        .expect("a same-size envelope within 64 draws");
     (p, genuine, other)
 }
 

@@ -123,6 +123,7 @@ fn keys(passphrase: &str, header: &[u8; HEADER_LEN]) -> Result<CipherKeys, Ident
     let (params, salt) = parse_header(header);
     let mut master = Zeroizing::new([0u8; MASTER_LEN]);
     argon2id(passphrase.as_bytes(), &salt, params, &mut master)?;
+    crate::leak_check::note("identity_file.argon2 output", &master[..]);
     Ok(CipherKeys::derive(
         header,
         &master[..],
