@@ -53,6 +53,7 @@ pub mod identity_file;
 mod labels;
 pub mod ratchet;
 pub mod session;
+pub mod storage;
 
 pub use client::{Client, ClientConfig, Event, Output, SecureInfo, SendError};
 pub use handshake::{Handshake, HandshakeError, Role};
