@@ -2,7 +2,8 @@
 
 use egui::{Color32, Rect, Sense, Stroke, Vec2};
 
-/// A text field with a label that screen readers (and kittest) associate with it.
+/// A text field with a label that screen readers (and kittest) associate with it, and an
+/// optional one-line explanation under it.
 pub(super) fn field(
     ui: &mut egui::Ui,
     label: &str,
@@ -23,9 +24,17 @@ pub(super) fn field(
     .inner
 }
 
-/// The safety-number QR code, drawn module by module.
-pub(super) fn qr(ui: &mut egui::Ui, payload: &[u8], size: f32) {
-    let Ok(code) = qrcode::QrCode::new(payload) else {
+/// A one-line explanation under a field, indented to the field.
+pub(super) fn explain(ui: &mut egui::Ui, text: &str) {
+    ui.horizontal(|ui| {
+        ui.add_space(158.0);
+        ui.add(egui::Label::new(egui::RichText::new(text).small().weak()).wrap());
+    });
+}
+
+/// A QR code of `text`, drawn module by module.
+pub(super) fn qr(ui: &mut egui::Ui, text: &str, size: f32) {
+    let Ok(code) = qrcode::QrCode::new(text.as_bytes()) else {
         ui.label("(QR code unavailable)");
         return;
     };
@@ -78,3 +87,10 @@ pub(super) fn key_visual(ui: &mut egui::Ui, cells: &[[u8; 12]; 12], size: f32) {
         egui::StrokeKind::Inside,
     );
 }
+
+/// The red used for errors and warnings.
+pub(super) const RED: Color32 = Color32::from_rgb(0x9b, 0x1c, 0x1c);
+/// The amber of notices.
+pub(super) const AMBER: Color32 = Color32::from_rgb(0xb0, 0x70, 0x00);
+/// The green of "verified".
+pub(super) const GREEN: Color32 = Color32::from_rgb(0x20, 0x90, 0x40);
