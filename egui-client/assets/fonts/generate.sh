@@ -15,7 +15,10 @@
 #           punctuation and full-width forms; no layout tables (nothing to shape)
 #   Greek, Cyrillic (and Latin): NotoSans-Regular, U+0000-052F and U+1E00-1FFF (extended Latin
 #           and polytonic Greek), as a fallback behind egui's Ubuntu-Light
-# Emoji come with egui (Noto Emoji, monochrome, and emoji-icon-font).
+#   Emoji   egui ships Noto Emoji (monochrome) and emoji-icon-font, which lack many common emoji
+#           (e.g. U+1F642 🙂); behind them, Symbola (Debian fonts-symbola, "free for any use";
+#           monochrome outlines, Unicode 9) for U+2600-27BF, U+2B00-2BFF and the emoji planes
+#           U+1F300-1F6FF, U+1F900-1F9FF (about 800 KB, 1,758 characters)
 #
 # The glyph coverage is checked by egui-client/tests/glyphs.rs. Run from anywhere; needs the
 # Debian packages fonts-noto-core, fonts-noto-cjk and python3-fonttools (installed when missing).
@@ -25,6 +28,7 @@ py=/usr/bin/python3
 pkgs=()
 [ -e /usr/share/fonts/truetype/noto/NotoSansHebrew-Regular.ttf ] || pkgs+=(fonts-noto-core)
 [ -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || pkgs+=(fonts-noto-cjk)
+[ -e /usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf ] || pkgs+=(fonts-symbola)
 $py -c 'import fontTools' 2>/dev/null || pkgs+=(python3-fonttools)
 if [ ${#pkgs[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
@@ -67,5 +71,9 @@ subset /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc --font-number=2 \
   --text-file="$work/cjk.txt" \
   --unicodes="U+3000-303F,U+3040-309F,U+30A0-30FF,U+3131-318E,U+FF00-FFEF" \
   --layout-features='' --output-file="$here/NotoSansCJK-subset.otf"
+subset /usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf \
+  --unicodes="U+2600-27BF,U+2B00-2BFF,U+1F300-1F5FF,U+1F600-1F64F,U+1F680-1F6FF,U+1F900-1F9FF" \
+  --layout-features='' --output-file="$here/Symbola-emoji-subset.ttf"
 cp /usr/share/doc/fonts-noto-core/copyright "$here/LICENSE-noto.txt"
+cp /usr/share/doc/fonts-symbola/copyright "$here/LICENSE-symbola.txt"
 ls -l "$here"
