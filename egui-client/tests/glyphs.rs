@@ -55,7 +55,10 @@ fn every_script_has_its_glyphs_and_egui_alone_would_not() {
     // The test would catch a font that is not loaded: egui's own fonts lack these scripts.
     let plain = context(false);
     for (script, sample) in &SAMPLES[..5] {
-        assert!(!missing(&plain, sample).is_empty(), "{script} drawn without our fonts?");
+        assert!(
+            !missing(&plain, sample).is_empty(),
+            "{script} drawn without our fonts?"
+        );
     }
 }
 
@@ -81,7 +84,11 @@ fn right_to_left_text_is_drawn_in_reading_order() {
         // Read right to left, the drawn characters are the logical ones: left to right they are
         // the logical string reversed.
         let expected: String = logical.chars().rev().collect();
-        assert_eq!(drawn_order(&ctx, &display_text(logical)), expected, "{logical}");
+        assert_eq!(
+            drawn_order(&ctx, &display_text(logical)),
+            expected,
+            "{logical}"
+        );
     }
     // Mixed: the English word stays readable, the Hebrew words keep their right-to-left order.
     let drawn = drawn_order(&ctx, &display_text("שלום Bob עולם"));

@@ -17,7 +17,7 @@ pub(super) fn list(ui: &mut egui::Ui, app: &mut App) {
                 label.push_str(" ✔");
             }
             if c.connected {
-                label.push_str(" ●");
+                label.push_str(" · here");
             }
             if c.unread > 0 {
                 label.push_str(&format!("  ({} new)", c.unread));
