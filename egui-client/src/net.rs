@@ -319,10 +319,11 @@ async fn run(mut commands: mpsc::UnboundedReceiver<NetCommand>, emit: Emitter) {
         let Some(p) = params.clone() else {
             match commands.recv().await {
                 None => break,
-                Some(cmd) => match offline_command(cmd, &mut outbox, &emit) {
-                    Some(NetCommand::Connect(p)) => params = Some(p),
-                    _ => {}
-                },
+                Some(cmd) => {
+                    if let Some(NetCommand::Connect(p)) = offline_command(cmd, &mut outbox, &emit) {
+                        params = Some(p);
+                    }
+                }
             }
             continue;
         };

@@ -79,7 +79,7 @@ pub struct Peer {
     /// What the contact book said when the session started.
     pub recognition: Recognition,
     /// Whether this exact identity was approved (automatically or by the user): nothing we
-    /// write, not even our display name, goes to it before.
+    /// write goes to it before (with protocol v2, not our display name nor acks either).
     pub approved: bool,
     /// What the peer calls itself.
     pub display_name: Option<String>,
@@ -659,9 +659,13 @@ impl App {
         }
     }
 
-    /// Gives a contact a name.
+    /// Gives a contact a name (a refused name is also shown as the error).
     pub fn rename(&mut self, fp: Fingerprint, name: &str) -> Result<(), RenameError> {
-        self.contacts.rename(&fp, name)?;
+        if let Err(e) = self.contacts.rename(&fp, name) {
+            self.error = Some(format!("Cannot rename: {e}."));
+            return Err(e);
+        }
+        self.error = None;
         self.save_contacts();
         Ok(())
     }
@@ -1029,8 +1033,7 @@ impl App {
                         "This is not {before}, whom you met in room \"{room}\": it is an identity you \
                          have never seen. It may be someone else in {before}'s place (or {before} on a \
                          new computer). Compare the safety number with {before} by phone or face to \
-                         face before you accept it. Nothing you write, not even your name, is sent \
-                         until you accept."
+                         face before you accept it. Nothing you write is sent until you accept."
                     ),
                     NoticeLevel::Warning,
                 );

@@ -137,7 +137,8 @@ mod tests {
         w.str("héllo", 64);
         w.bytes(&[9; 4]);
         let bytes = w.finish();
-        let read = |b: &[u8]| -> Result<(u8, u16, u32, u64, String, [u8; 4]), Malformed> {
+        type Values = (u8, u16, u32, u64, String, [u8; 4]);
+        let read = |b: &[u8]| -> Result<Values, Malformed> {
             let mut r = Reader::new(b);
             let v = (
                 r.u8()?,

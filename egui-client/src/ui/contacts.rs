@@ -84,11 +84,8 @@ pub(super) fn details(
                 ui.add(egui::TextEdit::singleline(&mut entry.1).desired_width(160.0))
                     .labelled_by(l.id);
                 if ui.button("Rename").clicked() {
-                    let name = entry.1.clone();
-                    if let Err(e) = app.rename(fp, &name) {
-                        entry.1 = format!("{name}");
-                        ui.colored_label(super::widgets::RED, e.to_string());
-                    }
+                    // A refused name is reported in the error banner by the state.
+                    let _ = app.rename(fp, &entry.1.clone());
                 }
             });
             ui.horizontal(|ui| {
