@@ -1,7 +1,6 @@
 //! The long-term identity on disk: created on first use, encrypted under the user's passphrase
 //! (PBKDF2-HMAC-SHA256 → AES-256-IGE + HMAC-SHA256, PROTOCOL.md §8), written with mode 0600.
 
-use std::io::Write;
 use std::path::Path;
 
 use rand::rngs::OsRng;
@@ -20,6 +19,9 @@ pub enum IdentityStoreError {
     /// A new passphrase that is too short.
     #[error("choose a passphrase of at least {MIN_PASSPHRASE_LEN} characters")]
     WeakPassphrase,
+    /// An identity file is there already (never overwritten).
+    #[error("an identity already exists for this name: enter its passphrase")]
+    Exists,
     /// Disk trouble.
     #[error("identity file: {0}")]
     Io(#[from] std::io::Error),
@@ -46,25 +48,12 @@ pub fn create(
     if passphrase.chars().count() < MIN_PASSPHRASE_LEN {
         return Err(IdentityStoreError::WeakPassphrase);
     }
+    if path.exists() {
+        return Err(IdentityStoreError::Exists);
+    }
     let identity = IdentityKeyPair::generate(&mut OsRng);
     let sealed = identity_file::seal(&identity, passphrase, iterations, &mut OsRng)?;
-    write_private(path, &sealed)?;
+    // Temporary file (0600), fsync, rename, fsync of the directory.
+    crate::storage::write_atomic(path, &sealed)?;
     Ok(identity)
-}
-
-/// Writes a file only its owner can read, atomically (temporary file, then rename).
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let _ = std::fs::remove_file(&tmp);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
 }

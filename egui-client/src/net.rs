@@ -779,3 +779,49 @@ async fn drive(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queued(id: u64) -> Queued {
+        Queued {
+            contact: Fingerprint::from_bytes([1; 32]),
+            id: MessageId::from_parts(1, id),
+            text: "x".into(),
+            sent_at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn the_outbox_holds_each_message_once_and_never_resends() {
+        let mut o = Outbox::default();
+        assert!(o.push(queued(1)));
+        assert!(!o.push(queued(1)), "queued twice");
+        o.queue.clear();
+        o.sent.insert(MessageId::from_parts(1, 1));
+        assert!(!o.push(queued(1)), "sent already");
+        assert!(o.push(queued(2)));
+    }
+
+    #[tokio::test]
+    async fn ip_addresses_need_no_lookup_and_bad_names_are_named() {
+        let ip = RelayAddress {
+            host: "::1".into(),
+            port: 9,
+        };
+        assert_eq!(resolve(&ip).await.ok(), Some("[::1]:9".parse().unwrap()));
+        let bad = RelayAddress {
+            host: "nonsense.invalid".into(),
+            port: 4433,
+        };
+        let Err(e) = resolve(&bad).await else {
+            panic!("resolved")
+        };
+        assert!(
+            e.reason
+                .contains("Cannot find the host \"nonsense.invalid\"")
+        );
+        assert!(!e.retry && !e.offer_local_relay);
+    }
+}

@@ -736,7 +736,7 @@ impl App {
         self.redirect = None;
         self.error = None;
         self.local_relay_question = None;
-        self.hosts_relay = false;
+        // A relay started in this window keeps running (other windows may use it).
     }
 
     /// Closes the error banner.
