@@ -24,18 +24,19 @@ trap cleanup EXIT
 sleep 1
 bin=target/release/egui-client
 
-# open NAME ROOM DATA X: starts a window at x offset X, returns its window id in $win.
+# open_window NAME ROOM DATA X: starts a window and moves it to x offset X; its id is in $win.
 open_window() {
-  "$bin" --data-dir "$4" --name "$1" --room "$2" --no-notifications >/dev/null 2>&1 &
-  pids+=($!)
-  local before=${known:-}
+  "$bin" --data-dir "$3" --name "$1" --room "$2" --no-notifications >/dev/null 2>&1 &
+  local pid=$!
+  pids+=("$pid")
+  win=""
   for _ in $(seq 50); do
-    win=$(xdotool search --name e2e-chat 2>/dev/null | grep -v -x -F -e "${before:-none}" | tail -1 || true)
+    win=$(xdotool search --all --pid "$pid" --name e2e-chat 2>/dev/null | tail -1 || true)
     [ -n "$win" ] && break
     sleep 0.2
   done
-  known=$(printf '%s\n%s' "${known:-}" "$win")
-  xdotool windowmove "$win" "$3" 0
+  [ -n "$win" ] || { echo "no window for $1" >&2; exit 1; }
+  xdotool windowmove "$win" "$4" 0
   sleep 1.5
 }
 # unlock WIN X PASS: passphrase twice (a new identity), Enter connects.
@@ -50,7 +51,7 @@ unlock() {
 say() {
   xdotool windowfocus --sync "$1"
   xdotool mousemove $(($2 + 380)) 625 click 1; sleep 0.3
-  xdotool type --window "$1" --delay 120 "$3"; xdotool key --window "$1" Return
+  xdotool type --window "$1" --delay 250 "$3"; xdotool key --window "$1" Return
   sleep 1.2
 }
 # click WIN X Y
