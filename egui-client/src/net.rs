@@ -698,6 +698,22 @@ fn on_event(
     flush(client, s, outbox, emit);
 }
 
+/// How long a closing connection stays up so QUIC can send the Leave frame and the close.
+const CLOSE_GRACE: Duration = Duration::from_millis(150);
+
+/// Leaves the room, closes the connection and gives QUIC a moment to transmit both, so the relay
+/// tells the peer at once instead of after its idle timeout (the window closing included).
+async fn close_politely(client: &mut ProtoClient, mut tx: quic_relay::client::RelaySender) {
+    client.leave();
+    while let Some(out) = client.poll_output() {
+        if let Output::Transmit(bytes) = out {
+            let _ = tx.send_bytes(&bytes).await;
+        }
+    }
+    tx.close();
+    tokio::time::sleep(CLOSE_GRACE).await;
+}
+
 /// Runs one connection until it ends.
 async fn drive(
     connection: RelayConnection,
@@ -741,7 +757,7 @@ async fn drive(
             },
             cmd = commands.recv() => match cmd {
                 None => {
-                    tx.close();
+                    close_politely(&mut client, tx).await;
                     return Ended::Shutdown;
                 }
                 Some(NetCommand::Send { contact, id, text, sent_at_ms }) => {
@@ -763,15 +779,11 @@ async fn drive(
                     }
                 }
                 Some(NetCommand::Disconnect) => {
-                    client.leave();
-                    while let Some(Output::Transmit(bytes)) = client.poll_output() {
-                        let _ = tx.send_bytes(&bytes).await;
-                    }
-                    tx.close();
+                    close_politely(&mut client, tx).await;
                     return Ended::Disconnect;
                 }
                 Some(NetCommand::Connect(next)) => {
-                    tx.close();
+                    close_politely(&mut client, tx).await;
                     return Ended::Replace(next);
                 }
             },

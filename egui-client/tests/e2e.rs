@@ -182,11 +182,18 @@ fn two_windows_pair_verify_chat_and_meet_again_elsewhere_with_their_history() {
             "{needle} in clear"
         );
     }
-    // Bob closes his window; Alice keeps the conversation on screen while waiting.
+    // Bob closes his window; Alice hears of it at once (not after the relay's idle timeout) and
+    // keeps the conversation on screen while waiting.
+    let closed = Instant::now();
     drop(b);
     wait(&mut [&mut a], "alice waiting again", |s| {
         *s[0].app.phase() == Phase::Waiting
     });
+    assert!(
+        closed.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        closed.elapsed()
+    );
     assert!(
         a.app
             .selected()

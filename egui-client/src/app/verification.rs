@@ -70,6 +70,18 @@ impl Verification {
         format!("{QR_PREFIX} {}", self.groups().join(" "))
     }
 
+    /// The QR code of [`Self::qr_text`] as modules (`true` = dark), row by row, and its width:
+    /// what the screen draws.
+    pub fn qr_modules(&self) -> Option<(usize, Vec<bool>)> {
+        let code = qrcode::QrCode::new(self.qr_text().as_bytes()).ok()?;
+        let dark = code
+            .to_colors()
+            .into_iter()
+            .map(|c| c == qrcode::Color::Dark)
+            .collect();
+        Some((code.width(), dark))
+    }
+
     /// What to tell the user about comparing.
     pub fn instructions(&self) -> &'static str {
         if self.sas.is_some() {
@@ -123,6 +135,30 @@ mod tests {
             text.chars()
                 .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase() || " $%*+-./:".contains(c))
         );
+    }
+
+    #[test]
+    fn a_scanner_reads_the_digits_from_the_drawn_code() {
+        let v = Verification::new(&session());
+        let (width, dark) = v.qr_modules().unwrap();
+        // Draw it as the screen does (4 pixels a module, a quiet zone), then scan it.
+        let (scale, quiet) = (4, 4);
+        let size = (width + 2 * quiet) * scale;
+        let mut img = rqrr::PreparedImage::prepare_from_greyscale(size, size, |x, y| {
+            let (mx, my) = (x / scale, y / scale);
+            let inside =
+                (quiet..quiet + width).contains(&mx) && (quiet..quiet + width).contains(&my);
+            if inside && dark[(my - quiet) * width + (mx - quiet)] {
+                0
+            } else {
+                255
+            }
+        });
+        let grids = img.detect_grids();
+        assert_eq!(grids.len(), 1);
+        let (_, content) = grids[0].decode().unwrap();
+        assert_eq!(content, v.qr_text());
+        assert!(content.contains("01234 56789 01234 56789"));
     }
 
     #[test]

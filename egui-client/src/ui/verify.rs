@@ -71,7 +71,7 @@ pub(super) fn show(ui: &mut egui::Ui, app: &mut App) {
             });
         }
         ui.add_space(6.0);
-        super::widgets::qr(ui, &v.qr_text(), 150.0);
+        super::widgets::qr(ui, v, 150.0);
         ui.small(
             "Scan it with a phone camera: it shows the safety number as text. Compare those digits with the ones above.",
         );

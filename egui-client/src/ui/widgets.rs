@@ -32,22 +32,20 @@ pub(super) fn explain(ui: &mut egui::Ui, text: &str) {
     });
 }
 
-/// A QR code of `text`, drawn module by module.
-pub(super) fn qr(ui: &mut egui::Ui, text: &str, size: f32) {
-    let Ok(code) = qrcode::QrCode::new(text.as_bytes()) else {
+/// The QR code of the safety number, drawn module by module.
+pub(super) fn qr(ui: &mut egui::Ui, v: &crate::app::verification::Verification, size: f32) {
+    let Some((width, dark)) = v.qr_modules() else {
         ui.label("(QR code unavailable)");
         return;
     };
-    let width = code.width();
-    let colors = code.to_colors();
-    let quiet = 2usize;
+    let quiet = 4usize; // the quiet zone the QR standard asks for
     let cells = width + 2 * quiet;
     let (rect, _) = ui.allocate_exact_size(Vec2::splat(size), Sense::hover());
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 0.0, Color32::WHITE);
     let cell = size / cells as f32;
-    for (i, color) in colors.iter().enumerate() {
-        if *color == qrcode::Color::Dark {
+    for (i, is_dark) in dark.iter().enumerate() {
+        if *is_dark {
             let (x, y) = (i % width + quiet, i / width + quiet);
             let min = rect.min + Vec2::new(x as f32 * cell, y as f32 * cell);
             painter.rect_filled(
