@@ -37,8 +37,8 @@ fn state_text(s: &Option<SendState>) -> String {
     }
 }
 
-pub(super) fn timeline(ui: &mut egui::Ui, app: &mut App) {
-    let Some(conv) = app.selected().cloned() else {
+pub(super) fn timeline(ui: &mut egui::Ui, app: &App) {
+    let Some(conv) = app.selected() else {
         ui.weak("No conversation yet.");
         return;
     };
