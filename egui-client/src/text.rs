@@ -53,7 +53,7 @@ pub fn clean_line(text: &str, max: usize) -> String {
         if is_invisible_trouble(c) || c == '\n' || c == '\t' {
             continue;
         }
-        if out.chars().count() >= max {
+        if out.chars().count() + usize::from(space) >= max {
             break;
         }
         if space {
@@ -221,6 +221,31 @@ mod tests {
         assert!(!starts_rtl("I said שלום"));
         assert!(starts_rtl("שלום Bob"));
         assert!(starts_rtl("  مرحبا"));
+    }
+
+    #[test]
+    fn hostile_text_never_panics_and_keeps_its_characters() {
+        use rand::{Rng, SeedableRng};
+        let alphabet: Vec<char> =
+            "aZ 1(]«\n\t\r\u{0}\u{7f}\u{85}\u{200B}\u{200D}\u{2028}\u{202E}\u{2067}\u{FEFF}\
+             שלום\u{05B8}\u{05BC}مرحبا\u{064B}١٢漢字😀\u{1F3FB}\u{10FFFF}"
+                .chars()
+                .collect();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for _ in 0..5_000 {
+            let len = rng.gen_range(0..40);
+            let s: String = (0..len)
+                .map(|_| alphabet[rng.gen_range(0..alphabet.len())])
+                .collect();
+            let clean = clean_message(&s);
+            assert!(!clean.chars().any(is_bidi_control));
+            let shown = display_text(&clean);
+            // Reordering moves characters (and mirrors brackets), never drops or adds any.
+            let count = |t: &str| t.chars().filter(|c| !"()[]{}<>«»‹›".contains(*c)).count();
+            assert_eq!(count(&shown), count(&clean), "{s:?}");
+            let name = clean_name(&s);
+            assert!(!name.contains('\n') && name.chars().count() <= MAX_NAME_CHARS);
+        }
     }
 
     #[test]
