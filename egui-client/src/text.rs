@@ -149,6 +149,51 @@ pub fn display_text(text: &str) -> String {
         .join("\n")
 }
 
+/// Breaks one paragraph (no newline) into lines no wider than `max_width`, by words, in logical
+/// order (a word wider than a line is cut between characters). The caller reorders each line
+/// for display afterwards: wrapping after reordering would put the end of a right-to-left
+/// paragraph on its first line.
+pub fn wrap_logical(paragraph: &str, max_width: f32, measure: impl Fn(&str) -> f32) -> Vec<String> {
+    // Widths are summed word by word (each measured once), so long texts stay cheap.
+    let space = measure(" ");
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut width = 0.0;
+    for word in paragraph.split(' ') {
+        let w = measure(word);
+        let extra = if line.is_empty() { w } else { space + w };
+        if width + extra <= max_width {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+            width += extra;
+            continue;
+        }
+        if !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+            width = 0.0;
+        }
+        if w <= max_width {
+            line.push_str(word);
+            width = w;
+            continue;
+        }
+        // A word wider than a line is cut between characters.
+        for c in word.chars() {
+            let cw = measure(c.encode_utf8(&mut [0u8; 4]));
+            if width + cw > max_width && !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+                width = 0.0;
+            }
+            line.push(c);
+            width += cw;
+        }
+    }
+    lines.push(line);
+    lines
+}
+
 /// Whether a line's first strong character is right-to-left (the line should be right-aligned).
 pub fn starts_rtl(text: &str) -> bool {
     for c in text.chars() {
@@ -246,6 +291,24 @@ mod tests {
             let name = clean_name(&s);
             assert!(!name.contains('\n') && name.chars().count() <= MAX_NAME_CHARS);
         }
+    }
+
+    #[test]
+    fn wrapping_happens_in_logical_order_by_words() {
+        let measure = |s: &str| s.chars().count() as f32;
+        assert_eq!(
+            wrap_logical("one two three four", 9.0, measure),
+            ["one two", "three", "four"]
+        );
+        assert_eq!(
+            wrap_logical("abcdefghij", 4.0, measure),
+            ["abcd", "efgh", "ij"]
+        );
+        assert_eq!(wrap_logical("", 4.0, measure), [""]);
+        // A right-to-left paragraph: its first words stay on the first line.
+        let lines = wrap_logical("אחת שתיים שלוש ארבע", 10.0, measure);
+        assert_eq!(lines, ["אחת שתיים", "שלוש ארבע"]);
+        assert_eq!(display_order(&lines[0]), "שתיים אחת");
     }
 
     #[test]

@@ -295,3 +295,28 @@ fn the_qr_code_carries_the_digits_as_text_and_the_ui_says_so() {
     h.get_by_label(&v.display_lines());
     let _ = std::fs::remove_dir_all(&base);
 }
+
+#[test]
+fn a_long_right_to_left_message_wraps_with_its_first_words_on_the_first_line() {
+    let base = common::temp_dir("ui-rtl");
+    let mut h = alice(&base);
+    let bob = secure(&mut h, 1);
+    let middle = ["שלום עולם"; 30].join(" ");
+    message(&mut h, bob, 1, &format!("ראשון {middle} אחרון"));
+    let label = h.get_by(|n| {
+        n.role() == egui::accesskit::Role::Label && n.value().is_some_and(|v| v.contains("ראשון"))
+    });
+    let rows: Vec<String> = label
+        .children()
+        .filter(|n| n.accesskit_node().role() == egui::accesskit::Role::TextRun)
+        .filter_map(|n| n.accesskit_node().value().map(|v| v.to_string()))
+        .collect();
+    assert!(rows.len() > 2, "{rows:?}");
+    assert!(
+        rows[0].contains("ראשון") && !rows[0].contains("אחרון"),
+        "{rows:?}"
+    );
+    assert!(rows.last().unwrap().contains("אחרון"), "{rows:?}");
+    drop(h);
+    let _ = std::fs::remove_dir_all(&base);
+}

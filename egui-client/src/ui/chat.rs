@@ -107,10 +107,10 @@ pub(super) fn timeline(ui: &mut egui::Ui, app: &App) {
                                             head = head.italics();
                                         }
                                         ui.label(head);
+                                        let shown = shown_text(ui, &m.text, width * 0.7 - 16.0);
                                         ui.add(
                                             egui::Label::new(
-                                                RichText::new(text::display_text(&m.text))
-                                                    .color(Color32::WHITE),
+                                                RichText::new(shown).color(Color32::WHITE),
                                             )
                                             .wrap(),
                                         );
@@ -122,6 +122,34 @@ pub(super) fn timeline(ui: &mut egui::Ui, app: &App) {
                 }
             }
         });
+}
+
+/// A message as drawn: paragraphs with right-to-left text are wrapped here, in logical order,
+/// then each line is put in display order (egui would wrap the reordered text, putting the end
+/// of a right-to-left paragraph first). Left-to-right paragraphs are left to egui's wrapping.
+fn shown_text(ui: &egui::Ui, message: &str, max_width: f32) -> String {
+    let font = egui::TextStyle::Body.resolve(ui.style());
+    message
+        .split('\n')
+        .map(|paragraph| {
+            if text::display_order(paragraph) == paragraph {
+                return paragraph.to_owned();
+            }
+            let measure = |s: &str| {
+                ui.fonts_mut(|f| {
+                    f.layout_no_wrap(s.to_owned(), font.clone(), Color32::WHITE)
+                        .size()
+                        .x
+                })
+            };
+            text::wrap_logical(paragraph, max_width.max(40.0), measure)
+                .iter()
+                .map(|line| text::display_order(line))
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 pub(super) fn compose(ui: &mut egui::Ui, app: &mut App) {
