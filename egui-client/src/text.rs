@@ -8,7 +8,9 @@
 //! - egui lays text out left to right and shapes each run of one font with harfrust, which
 //!   already reverses a run of Hebrew or Arabic letters. [`display_order`] runs the Unicode
 //!   Bidirectional Algorithm (the `unicode-bidi` crate) on each line and reorders the *runs*
-//!   accordingly, leaving letters of right-to-left scripts in logical order for the shaper.
+//!   accordingly, leaving letters of right-to-left scripts in logical order for the shaper. A
+//!   right-to-left paragraph is wrapped first, in logical order ([`wrap_logical`]), so its first
+//!   words are on its first line.
 
 use unicode_bidi::BidiInfo;
 
