@@ -3,7 +3,6 @@
 //! PROTOCOL.md §9), written with mode 0600, atomically. A version 1 file is replaced by its
 //! version 2 rewrite when it is unlocked, before its storage key is handed out.
 
-use std::io::Write;
 use std::path::Path;
 
 use rand::rngs::OsRng;
@@ -22,6 +21,9 @@ pub enum IdentityStoreError {
     /// A new passphrase that is too short.
     #[error("choose a passphrase of at least {MIN_PASSPHRASE_LEN} characters")]
     WeakPassphrase,
+    /// An identity file is there already (never overwritten).
+    #[error("an identity already exists for this name: enter its passphrase")]
+    Exists,
     /// Disk trouble.
     #[error("identity file: {0}")]
     Io(#[from] std::io::Error),
@@ -43,7 +45,7 @@ pub fn load(
     let bytes = zeroize::Zeroizing::new(std::fs::read(path)?);
     let unlocked = identity_file::open_with(&bytes, passphrase, rewrite_params, &mut OsRng)?;
     if let Some(rewrite) = &unlocked.rewrite {
-        write_private(path, rewrite)?;
+        crate::storage::write_atomic(path, rewrite)?;
     }
     Ok((unlocked.identity, unlocked.storage_key))
 }
@@ -58,34 +60,15 @@ pub fn create(
     if passphrase.chars().count() < MIN_PASSPHRASE_LEN {
         return Err(IdentityStoreError::WeakPassphrase);
     }
+    if path.exists() {
+        return Err(IdentityStoreError::Exists);
+    }
     let identity = IdentityKeyPair::generate(&mut OsRng);
     let storage_key = StorageKey::generate(&mut OsRng);
     let sealed = identity_file::seal(&identity, &storage_key, passphrase, params, &mut OsRng)?;
-    write_private(path, &sealed)?;
+    // Temporary file (0600), fsync, rename, fsync of the directory (PROTOCOL.md §9.1).
+    crate::storage::write_atomic(path, &sealed)?;
     Ok((identity, storage_key))
-}
-
-/// Writes a file only its owner can read, atomically (temporary file, fsync, rename, fsync of the
-/// directory: PROTOCOL.md §9.1).
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    let _ = std::fs::remove_file(&tmp);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    #[cfg(unix)]
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -62,6 +62,7 @@ mod labels;
 pub mod leak_check;
 pub mod ratchet;
 pub mod session;
+pub mod storage;
 
 pub use client::{Client, ClientConfig, Event, MessageState, Output, SecureInfo, SendError};
 pub use delivery::MessageId;
