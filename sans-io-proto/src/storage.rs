@@ -20,7 +20,7 @@
 //! ```
 
 use rand_core::CryptoRngCore;
-use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::crypto::padding::{PKCS7_BLOCK, pkcs7_unpad};
 use crate::etm::CipherKeys;
