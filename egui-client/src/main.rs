@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use egui_client::controller::{ConnectForm, Settings};
+use egui_client::app::Config;
+use egui_client::app::connect::ConnectForm;
+use egui_client::shell::Settings;
 use egui_client::ui::ChatApp;
 
 /// End-to-end encrypted chat. Run it twice (two windows, two display names) and join the same
@@ -15,7 +17,7 @@ struct Args {
     /// Relay address (host:port).
     #[arg(long, default_value = egui_client::DEFAULT_RELAY)]
     relay: String,
-    /// The relay's certificate SHA-256 pin (empty: the local relay's).
+    /// The relay's certificate SHA-256 pin (empty: the relay on this computer).
     #[arg(long, default_value = "")]
     pin: String,
     /// Room to pre-fill.
@@ -24,12 +26,16 @@ struct Args {
     /// Display name to pre-fill.
     #[arg(long, default_value = "")]
     name: String,
-    /// Data directory (profiles, identities, trust store) [default: the user's data directory].
+    /// Data directory (profiles, identities, contacts, history) [default: the user's data
+    /// directory].
     #[arg(long)]
     data_dir: Option<PathBuf>,
     /// Never start a relay inside this window.
     #[arg(long)]
     no_local_relay: bool,
+    /// No desktop notifications.
+    #[arg(long)]
+    no_notifications: bool,
 }
 
 fn main() -> eframe::Result<()> {
@@ -43,7 +49,10 @@ fn main() -> eframe::Result<()> {
         data_dir: args
             .data_dir
             .unwrap_or_else(egui_client::profile::default_data_dir),
-        start_local_relay: !args.no_local_relay,
+        config: Config {
+            start_local_relay: !args.no_local_relay,
+            ..Config::default()
+        },
         form: ConnectForm {
             display_name: args.name,
             relay: args.relay,
@@ -51,11 +60,11 @@ fn main() -> eframe::Result<()> {
             room: args.room,
             ..ConnectForm::default()
         },
-        ..Settings::default()
+        notifications: !args.no_notifications,
     };
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
-            .with_inner_size([980.0, 640.0])
+            .with_inner_size([1000.0, 660.0])
             .with_title("e2e-chat"),
         ..Default::default()
     };

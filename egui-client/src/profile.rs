@@ -1,8 +1,15 @@
-//! A profile is one display name's directory: its identity file and its trust store. Two windows
-//! on one machine use two display names; a lock file keeps one profile to one window.
+//! A profile is one display name's directory: its identity file, its contact book and its
+//! conversations. Two windows on one machine use two display names; a lock file keeps one profile
+//! to one window.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use sans_io_proto::IdentityKeyPair;
+use sans_io_proto::crypto::hkdf;
+use sans_io_proto::storage::StorageKey;
+use zeroize::Zeroizing;
 
 /// Why a profile could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -39,7 +46,7 @@ pub struct Profile {
 }
 
 /// The directory-safe form of a display name: letters, digits, `-` and `_` kept, the rest `_`.
-fn dir_name(name: &str) -> String {
+pub fn dir_name(name: &str) -> String {
     name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
@@ -98,14 +105,83 @@ impl Profile {
         self.dir.join("identity.e2eid")
     }
 
-    /// The trust-on-first-use store.
-    pub fn trust_path(&self) -> PathBuf {
-        self.dir.join("known_peers.txt")
+    /// The profile's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
+}
+
+/// The profiles (directory names) under `data_dir` that hold an identity file.
+pub fn list_profiles(data_dir: &Path) -> BTreeSet<String> {
+    let Ok(entries) = std::fs::read_dir(data_dir.join("profiles")) else {
+        return BTreeSet::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join("identity.e2eid").exists())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect()
+}
+
+/// HKDF info of the interim storage key (PROTOCOL.md §10.1).
+pub const INTERIM_STORAGE_KEY_LABEL: &[u8] = b"e2e-chat interim storage key";
+
+/// The profile's storage key (PROTOCOL.md §10.1), which seals the contact book and the
+/// conversations.
+///
+/// INTERIM, to be replaced by the lead with identity file v2: there, the storage key is 32 random
+/// bytes kept inside the identity file and returned by `sans_io_proto::identity_file::open` with
+/// the key pair (so a passphrase change keeps the history). Until then it is derived here, with
+/// HKDF-SHA256 over the unlocked identity's private key bytes: only someone who unlocked the
+/// identity file with its passphrase can compute it. The passphrase itself is not mixed in, so
+/// that changing it would not orphan the stored history.
+pub fn storage_key(identity: &IdentityKeyPair) -> StorageKey {
+    let private = identity.to_private_bytes();
+    let prk = hkdf::extract(b"", &private);
+    let mut key = Zeroizing::new([0u8; 32]);
+    // 32 bytes are far below HKDF's 255·32 limit, so `expand` cannot fail.
+    let _ = hkdf::expand(&prk, INTERIM_STORAGE_KEY_LABEL, key.as_mut_slice());
+    StorageKey::from_bytes(*key)
 }
 
 impl Drop for Profile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.lock);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_interim_storage_key_follows_the_identity_and_the_spec_label() {
+        let a = crate::test_identity(0);
+        let b = crate::test_identity(1);
+        assert_eq!(storage_key(&a).as_bytes(), storage_key(&a).as_bytes());
+        assert_ne!(storage_key(&a).as_bytes(), storage_key(&b).as_bytes());
+        let spec = include_str!("../../PROTOCOL.md");
+        let label = std::str::from_utf8(INTERIM_STORAGE_KEY_LABEL).unwrap();
+        assert!(spec.contains(&format!("\"{label}\"")));
+    }
+
+    #[test]
+    fn profiles_lock_and_list() {
+        let base = std::env::temp_dir().join(format!("e2e-profile-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        assert!(list_profiles(&base).is_empty());
+        let p = Profile::open(&base, "Al ice").unwrap();
+        assert_eq!(p.dir().file_name().unwrap(), "Al_ice");
+        std::fs::write(p.identity_path(), b"x").unwrap();
+        assert_eq!(
+            list_profiles(&base).into_iter().collect::<Vec<_>>(),
+            ["Al_ice"]
+        );
+        assert!(matches!(
+            Profile::open(&base, " "),
+            Err(ProfileError::BadName)
+        ));
+        drop(p);
+        let _ = std::fs::remove_dir_all(&base);
     }
 }

@@ -1,30 +1,25 @@
-//! The screens, driven like a person would: egui_kittest finds widgets by their labels, types
-//! and clicks. The peer on the other side is a headless controller.
+//! The screens, driven like a person would with egui_kittest (find widgets by label, type,
+//! click), with the network driver's events fed into the app state directly: no relay needed.
+//! (`tests/e2e.rs` runs the same app against a real relay.)
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+mod common;
 
-use egui_client::controller::{ConnectForm, Controller, Screen, Settings};
+use egui_client::app::connect::ConnectForm;
+use egui_client::model::{MessageId, PeerSession};
+use egui_client::net::NetEvent;
 use egui_client::ui::ChatApp;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
-use quic_relay::server::{Relay, RelayConfig};
+use egui_kittest::kittest::{NodeT, Queryable};
+use sans_io_proto::Fingerprint;
 
-fn settings(base: &std::path::Path, dir: &str) -> Settings {
-    Settings {
-        data_dir: base.join(dir),
-        relay_cert_dir: None,
-        pbkdf2_iterations: 1_000,
-        start_local_relay: false,
-        form: ConnectForm::default(),
-    }
-}
+const WINDOW: egui::Vec2 = egui::Vec2::new(1200.0, 800.0);
 
 /// A harness on the app in strict-glyph mode: every label the app itself draws must have a glyph
 /// in the bundled fonts, or the test panics.
-fn harness(settings: Settings) -> Harness<'static, ChatApp> {
+fn harness(base: &std::path::Path, form: ConnectForm) -> Harness<'static, ChatApp> {
+    let settings = common::settings(base, "ui", form);
     Harness::builder()
-        .with_size(egui::Vec2::new(1100.0, 800.0))
+        .with_size(WINDOW)
         .build_eframe(move |cc| {
             let mut app = ChatApp::new(&cc.egui_ctx, settings).unwrap();
             app.glyph_policy = egui::MissingGlyphPolicy::Panic;
@@ -32,24 +27,53 @@ fn harness(settings: Settings) -> Harness<'static, ChatApp> {
         })
 }
 
-/// Steps the UI (and `others`) until a widget with a label containing `text` shows up.
-fn step_until(h: &mut Harness<'static, ChatApp>, others: &mut [&mut Controller], text: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        h.step();
-        for c in others.iter_mut() {
-            c.poll();
-        }
-        if h.query_by_label_contains(text).is_some() {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "\"{text}\" never appeared; screen {:?}",
-            h.state().controller.screen()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+/// A harness where Alice's profile is open and she waits in room "demo".
+fn alice(base: &std::path::Path) -> Harness<'static, ChatApp> {
+    let mut h = harness(base, ConnectForm::default());
+    h.state_mut()
+        .shell
+        .unlock_with("Alice", common::identity(0))
+        .unwrap();
+    net(
+        &mut h,
+        NetEvent::Joined {
+            room: "demo".into(),
+        },
+    );
+    net(&mut h, NetEvent::Waiting);
+    h
+}
+
+fn net(h: &mut Harness<'static, ChatApp>, event: NetEvent) {
+    h.state_mut().shell.app.handle_net(event);
+    h.run_steps(2);
+}
+
+fn secure(h: &mut Harness<'static, ChatApp>, who: usize) -> Fingerprint {
+    let fp = common::identity(who).fingerprint();
+    net(
+        h,
+        NetEvent::Secure(Box::new(PeerSession {
+            fingerprint: fp,
+            safety_number: "31415926535897932384626433832795028841971693993751058209749445"[..60]
+                .to_owned(),
+            sas: None,
+            key_picture: [[2; 12]; 12],
+        })),
+    );
+    fp
+}
+
+fn message(h: &mut Harness<'static, ChatApp>, from: Fingerprint, n: u64, text: &str) {
+    net(
+        h,
+        NetEvent::Message {
+            from,
+            id: MessageId::from_parts(7, n),
+            text: text.into(),
+            sent_at_ms: 0,
+        },
+    );
 }
 
 fn type_into(h: &mut Harness<'static, ChatApp>, label: &str, text: &str) {
@@ -60,9 +84,9 @@ fn type_into(h: &mut Harness<'static, ChatApp>, label: &str, text: &str) {
 }
 
 #[test]
-fn the_connect_screen_validates_what_people_type() {
-    let base = std::env::temp_dir().join(format!("e2e-ui-connect-{}", std::process::id()));
-    let mut h = harness(settings(&base, "a"));
+fn the_connect_screen_explains_and_validates_what_people_type() {
+    let base = common::temp_dir("ui-connect");
+    let mut h = harness(&base, ConnectForm::default());
     h.run_steps(3);
     for label in [
         "Display name",
@@ -73,104 +97,226 @@ fn the_connect_screen_validates_what_people_type() {
     ] {
         h.get_by_label(label);
     }
-    // Nothing typed: a clear message.
+    // Newcomers are told what a relay and a pin are.
+    h.get_by_label_contains("The relay is the server both of you connect to");
+    h.get_by_label_contains("certificate fingerprint");
     h.get_by_label("Connect").click();
     h.run_steps(3);
     h.get_by_label_contains("Enter a display name");
-    // A name shows the second passphrase field (a new identity will be created).
     type_into(&mut h, "Display name", "Alice");
     h.get_by_label("Repeat passphrase");
-    type_into(&mut h, "Passphrase", "a long passphrase");
-    type_into(&mut h, "Repeat passphrase", "a long passphrase");
-    type_into(&mut h, "Room", "not valid!");
+    type_into(&mut h, "Passphrase", "short");
+    type_into(&mut h, "Repeat passphrase", "short");
+    type_into(&mut h, "Room", "demo");
     h.get_by_label("Connect").click();
     h.run_steps(3);
-    h.get_by_label_contains("Enter a room name");
-    assert_eq!(*h.state().controller.screen(), Screen::Connect);
+    h.get_by_label_contains("at least 8 characters");
+    // The message goes away as soon as the name changes.
+    type_into(&mut h, "Display name", "x");
+    assert!(h.query_by_label_contains("at least 8 characters").is_none());
+    // A port out of range and a malformed host get different words.
+    h.state_mut().shell.app.form.passphrase = "a long passphrase".into();
+    h.state_mut().shell.app.form.passphrase_repeat = "a long passphrase".into();
+    h.state_mut().shell.app.form.relay = "127.0.0.1:70000".into();
+    h.get_by_label("Connect").click();
+    h.run_steps(3);
+    h.get_by_label_contains("out of range");
+    h.state_mut().shell.app.form.relay = "no such host!:4433".into();
+    h.get_by_label("Connect").click();
+    h.run_steps(3);
+    h.get_by_label_contains("is not a host name");
     let _ = std::fs::remove_dir_all(&base);
 }
 
 #[test]
-fn waiting_verify_and_chat_screens() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let relay = rt
-        .block_on(Relay::bind(RelayConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            cert_dir: None,
-            ..RelayConfig::default()
-        }))
-        .unwrap();
-    let addr = relay.local_addr().to_string();
-    let pin = quic_relay::cert::fingerprint_hex(&relay.fingerprint());
-    let base = std::env::temp_dir().join(format!("e2e-ui-chat-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&base);
-
-    let mut h = harness(settings(&base, "ui"));
-    h.run_steps(2);
-    type_into(&mut h, "Display name", "Alice");
-    type_into(&mut h, "Passphrase", "a long passphrase");
-    type_into(&mut h, "Repeat passphrase", "a long passphrase");
-    h.get_by_label("Relay address").click();
-    h.run_steps(1);
-    h.state_mut().controller.form.relay = addr.clone(); // replace the default text
-    type_into(&mut h, "Certificate pin", &pin);
-    type_into(&mut h, "Room", "kitchen");
-    h.get_by_label("Connect").click();
-    // Waiting screen.
-    step_until(&mut h, &mut [], "Waiting for peer...");
-
-    // The peer arrives.
-    let mut peer_settings = settings(&base, "peer");
-    peer_settings.form = ConnectForm {
-        display_name: "Bob".into(),
-        passphrase: "another passphrase".into(),
-        passphrase_repeat: "another passphrase".into(),
-        relay: addr,
-        pin,
-        room: "kitchen".into(),
-    };
-    let mut bob = Controller::new(peer_settings, Arc::new(|| {})).unwrap();
-    bob.connect();
-    // Verify screen: safety number, emoji names, the verify button.
-    step_until(&mut h, &mut [&mut bob], "Safety number");
-    let digits = h.state().controller.verification().unwrap().digits.clone();
-    h.get_by_label(&digits);
+fn the_contact_book_recognises_bob_and_the_warning_names_him() {
+    let base = common::temp_dir("ui-contacts");
+    let mut h = alice(&base);
+    let bob = secure(&mut h, 1);
+    net(&mut h, NetEvent::PeerName("Bob".into()));
+    h.get_by_label_contains("🔒 Secure with Bob (not verified)");
     h.get_by_label("Mark as verified").click();
-    step_until(&mut h, &mut [&mut bob], "Verified contact");
-
-    // Chat: type and press Enter.
-    type_into(&mut h, "Message", "Hello from the window");
-    h.key_press(egui::Key::Enter);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !bob
-        .messages()
-        .iter()
-        .any(|l| l.text == "Hello from the window")
-    {
-        h.step();
-        bob.poll();
-        assert!(Instant::now() < deadline, "bob never received the message");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    // Bob answers; the window shows it with his name.
-    bob.draft = "Hello window".into();
-    bob.send_draft();
-    step_until(&mut h, &mut [&mut bob], "Hello window");
-    step_until(&mut h, &mut [&mut bob], "Bob:");
-    // Untrusted text with characters no bundled font has must render (as boxes), not crash: the
-    // app's real policy.
-    h.state_mut().glyph_policy = ChatApp::new(&egui::Context::default(), settings(&base, "probe"))
-        .unwrap()
-        .glyph_policy;
-    bob.draft = "漢字 ꙮ \u{10FFFD} 𓀀".into();
-    bob.send_draft();
-    step_until(&mut h, &mut [&mut bob], "漢字");
-    drop(bob);
+    h.run_steps(3);
+    h.get_by_label("🔒 Secure with Bob ✔ verified");
+    h.get_by_label("Bob ✔ · here"); // the conversation list: verified, connected
+    // Bob leaves; someone else takes his room.
+    net(&mut h, NetEvent::PeerLeft);
+    net(&mut h, NetEvent::Waiting);
+    let mallory = secure(&mut h, 2);
+    net(&mut h, NetEvent::PeerName("Bob".into()));
+    h.get_by_label("⚠ NOT Bob");
+    h.get_by_label_contains("This is not Bob, whom you met in this room");
+    h.get_by_label_contains("It calls itself \"Bob\"");
+    assert!(
+        h.query_by_label_contains("Secure").is_none(),
+        "the header must not say Secure while the warning is open"
+    );
+    // Accepting makes a new contact that is not Bob.
+    h.get_by_label("I compared the safety number: accept as a new contact")
+        .click();
+    h.run_steps(3);
+    assert_eq!(h.state().shell.app.name_of(&mallory), "Bob (2)");
+    h.get_by_label_contains("🔒 Secure with Bob (2) (not verified)");
+    // The real Bob coming back is recognised at once.
+    net(&mut h, NetEvent::PeerLeft);
+    secure(&mut h, 1);
+    h.get_by_label("🔒 Secure with Bob ✔ verified");
+    assert_eq!(h.state().shell.app.peer().unwrap().fingerprint(), bob);
+    // Verification can be removed from the contact card.
+    h.get_by_label("Remove verification").click();
+    h.run_steps(3);
+    h.get_by_label_contains("🔒 Secure with Bob (not verified)");
     drop(h);
-    rt.block_on(relay.shutdown());
+    let _ = std::fs::remove_dir_all(&base);
+}
+
+#[test]
+fn the_compose_box_stays_within_its_height_and_the_window() {
+    let base = common::temp_dir("ui-compose");
+    let mut h = harness(&base, ConnectForm::default());
+    // The long text is there before the compose box is first drawn (as when pasting), so the
+    // panel sizes itself to it.
+    let long: String = (1..=60)
+        .map(|i| format!("line {i} of a long message\n"))
+        .collect();
+    h.state_mut().shell.app.draft = long;
+    h.state_mut()
+        .shell
+        .unlock_with("Alice", common::identity(0))
+        .unwrap();
+    net(&mut h, NetEvent::Waiting);
+    secure(&mut h, 1);
+    h.run_steps(4);
+    let send = h.get_by_label("Send").rect();
+    assert!(
+        send.max.y <= WINDOW.y,
+        "the Send button left the window: {send:?}"
+    );
+    // The Send button sits in the middle of the compose row: with the text box bounded the row
+    // is at most about 120 px high; unbounded, 60 lines would push it hundreds of pixels up.
+    assert!(
+        WINDOW.y - send.min.y <= 200.0,
+        "the compose row grew: Send at {} px from the bottom",
+        WINDOW.y - send.min.y
+    );
+    // The conversation above still has room.
+    h.get_by_label("Safety number");
+    let _ = std::fs::remove_dir_all(&base);
+}
+
+#[test]
+fn each_contact_has_its_own_timeline_kept_while_waiting() {
+    let base = common::temp_dir("ui-timelines");
+    let mut h = alice(&base);
+    let bob = secure(&mut h, 1);
+    net(&mut h, NetEvent::PeerName("Bob".into()));
+    message(&mut h, bob, 1, "Bob says hi");
+    h.get_by_label("Bob says hi");
+    net(&mut h, NetEvent::PeerLeft);
+    net(&mut h, NetEvent::Waiting);
+    // While waiting, Bob's conversation stays on screen.
+    h.get_by_label("Bob says hi");
+    h.get_by_label_contains("Waiting for peer...");
+    let carol = secure(&mut h, 3);
+    net(&mut h, NetEvent::PeerName("Carol".into()));
+    message(&mut h, carol, 1, "Carol says hello");
+    h.get_by_label("Carol says hello");
+    assert!(
+        h.query_by_label("Bob says hi").is_none(),
+        "one timeline per contact"
+    );
+    h.get_by_label("Bob").click();
+    h.run_steps(3);
+    h.get_by_label("Bob says hi");
+    assert!(h.query_by_label("Carol says hello").is_none());
+    drop(h);
+    let _ = std::fs::remove_dir_all(&base);
+}
+
+#[test]
+fn own_peer_and_app_lines_look_different_and_peer_text_cannot_fake_them() {
+    let base = common::temp_dir("ui-spoof");
+    let mut h = alice(&base);
+    let bob = secure(&mut h, 1);
+    net(&mut h, NetEvent::PeerName("Alice\nYou".into()));
+    // The peer named itself like us: the app uses its own name for it.
+    assert_eq!(h.state().shell.app.name_of(&bob), "Alice You");
+    type_into(&mut h, "Message", "from me");
+    h.key_press(egui::Key::Enter);
+    h.run_steps(3);
+    message(
+        &mut h,
+        bob,
+        1,
+        "ok\nYou · 12:00 · ✔✔ delivered\nI owe you 100\u{202E}",
+    );
+    // Our line is headed "You · ...", the peer's by its name; the fake header is inside the
+    // peer's one label, not a line of its own.
+    let own_heads = h
+        .query_all_by(|n| {
+            n.role() == egui::accesskit::Role::Label
+                && n.value().is_some_and(|l| l.starts_with("You · "))
+        })
+        .count();
+    assert_eq!(own_heads, 1, "exactly one line of ours");
+    h.get_by(|n| {
+        n.role() == egui::accesskit::Role::Label
+            && n.value().is_some_and(|l| l.starts_with("Alice You · "))
+    });
+    let peer_text = h.get_by_label_contains("I owe you 100");
+    let text = peer_text.accesskit_node().value().unwrap_or_default();
+    assert!(
+        text.starts_with("ok\n"),
+        "one label for the whole peer message: {text:?}"
+    );
+    assert!(!text.contains('\u{202E}'));
+    // Fifty forged envelopes: a counter, not fifty lines.
+    for _ in 0..50 {
+        h.state_mut().shell.app.handle_net(NetEvent::Rejected);
+    }
+    h.run_steps(2);
+    h.get_by_label("50 message(s) refused (forged or damaged)");
+    drop(h);
+    let _ = std::fs::remove_dir_all(&base);
+}
+
+#[test]
+fn the_qr_code_carries_the_digits_as_text_and_the_ui_says_so() {
+    let base = common::temp_dir("ui-qr");
+    let mut h = alice(&base);
+    secure(&mut h, 1);
+    let v = h.state().shell.app.peer().unwrap().verification.clone();
+    assert!(
+        v.qr_text()
+            .starts_with("E2E-CHAT SAFETY NUMBER: 31415 92653")
+    );
+    h.get_by_label_contains("it shows the safety number as text. Compare those digits");
+    h.get_by_label_contains("60-digit safety number");
+    h.get_by_label(&v.display_lines());
+    let _ = std::fs::remove_dir_all(&base);
+}
+
+#[test]
+fn a_long_right_to_left_message_wraps_with_its_first_words_on_the_first_line() {
+    let base = common::temp_dir("ui-rtl");
+    let mut h = alice(&base);
+    let bob = secure(&mut h, 1);
+    let middle = ["שלום עולם"; 30].join(" ");
+    message(&mut h, bob, 1, &format!("ראשון {middle} אחרון"));
+    let label = h.get_by(|n| {
+        n.role() == egui::accesskit::Role::Label && n.value().is_some_and(|v| v.contains("ראשון"))
+    });
+    let rows: Vec<String> = label
+        .children()
+        .filter(|n| n.accesskit_node().role() == egui::accesskit::Role::TextRun)
+        .filter_map(|n| n.accesskit_node().value().map(|v| v.to_string()))
+        .collect();
+    assert!(rows.len() > 2, "{rows:?}");
+    assert!(
+        rows[0].contains("ראשון") && !rows[0].contains("אחרון"),
+        "{rows:?}"
+    );
+    assert!(rows.last().unwrap().contains("אחרון"), "{rows:?}");
+    drop(h);
     let _ = std::fs::remove_dir_all(&base);
 }

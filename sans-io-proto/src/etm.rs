@@ -32,6 +32,7 @@ pub(crate) struct Misaligned;
 impl CipherKeys {
     /// Splits 96 bytes of key material as `aes_key || aes_iv || mac_key`.
     pub(crate) fn from_material(okm: &[u8; KEY_MATERIAL_LEN]) -> Self {
+        crate::leak_check::note("etm key set", okm);
         let mut keys = CipherKeys {
             aes_key: [0; 32],
             aes_iv: [0; 32],

@@ -50,9 +50,13 @@ pub(crate) const FINGERPRINT: &[u8] = b"e2e-chat v1 identity";
 /// Safety-number iteration seed (§8.1).
 pub(crate) const SAFETY: &[u8] = b"e2e-chat v1 safety";
 
-/// Every session label, for the spec-sync test.
+// ---- §9 identity file --------------------------------------------------------------------------
+/// HKDF info and MAC label of the version 2 identity file (§9.1).
+pub(crate) const IDENTITY_FILE: &[u8] = b"e2e-chat v2 identity file";
+
+/// Every versioned label, for the spec-sync test.
 #[cfg(test)]
-pub(crate) const SESSION_LABELS: [&[u8]; 19] = [
+pub(crate) const SESSION_LABELS: [&[u8]; 20] = [
     COMMIT,
     HELLO,
     SAS,
@@ -72,6 +76,7 @@ pub(crate) const SESSION_LABELS: [&[u8]; 19] = [
     HEADER_KEYS,
     HEADER_MAC,
     BODY_MAC,
+    IDENTITY_FILE,
 ];
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 //!
 //! # Layers
 //! - [`crypto`]: the primitives, written by hand (AES-256 with IGE, HMAC-SHA256, HKDF, PBKDF2,
-//!   RSA-2048 with OAEP, DH-2048). Only SHA-256 and big integers come from crates.
+//!   RSA-2048 with OAEP, DH-2048). Only SHA-256, big integers and Argon2id (the
+//!   identity file, [`identity_file`]) come from crates.
 //! - [`frame`]: the client ↔ relay framing, shared with the relay.
 //! - [`envelope`]: the end-to-end envelope, decoded once into typed messages.
 //! - [`handshake`]: the deniable authenticated key exchange with a committed short authentication
@@ -57,8 +58,11 @@ pub mod handshake;
 pub mod identity;
 pub mod identity_file;
 mod labels;
+#[doc(hidden)]
+pub mod leak_check;
 pub mod ratchet;
 pub mod session;
+pub mod storage;
 
 pub use client::{Client, ClientConfig, Event, MessageState, Output, SecureInfo, SendError};
 pub use delivery::MessageId;

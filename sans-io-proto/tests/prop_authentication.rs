@@ -1,305 +1,326 @@
-//! Authentication (PROTOCOL.md §1, §5.1): a relay that substitutes an identity key or a DH share is
-//! detected — the handshake fails, or the two sides' safety numbers differ.
+//! Authentication (PROTOCOL.md §1, §5.1): a relay that substitutes a commitment, an ephemeral DH
+//! value, a sealed box or an identity is detected — the handshake fails, or it completes only with
+//! the relay's own identity and then the SAS and the safety number differ. Reflections, key
+//! compromise impersonation and unknown key shares fail too.
 
 mod common;
 
 use std::time::Instant;
 
-use common::{From, alice, bob, mallory, rng};
-use sans_io_proto::{Handshake, HandshakeError, SafetyNumber};
+use common::spec::{self, Agreed, SessionKeys};
+use common::{From, alice, bob, mallory, network, relay_handshake, rng};
+use rand_core::{CryptoRngCore, RngCore};
+use sans_io_proto::crypto::dh::DhPrivateKey;
+use sans_io_proto::envelope::EnvelopeType;
+use sans_io_proto::handshake::{Credential, KEM_SECRET_LEN};
+use sans_io_proto::{
+    Handshake, HandshakeError, IdentityKeyPair, PublicIdentity, SafetyNumber, Session,
+};
+use zeroize::Zeroizing;
 
-/// Runs a handshake where `tamper` may rewrite every message in flight.
-fn run_with(
-    mut tamper: impl FnMut(From, usize, Vec<u8>) -> Vec<u8>,
-) -> (Handshake, Handshake, Vec<HandshakeError>) {
-    let (mut ra, mut rb) = (rng(40), rng(41));
+const COMMIT: u8 = 0x01;
+const HELLO: u8 = 0x02;
+
+#[test]
+fn substituting_the_dh_share_in_a_hello_fails_the_commitment() {
+    let forged = DhPrivateKey::generate(&mut rng(42)).public_key();
+    for victim in [From::A, From::B] {
+        let r = relay_handshake(40, |from, _, mut m| {
+            if from == victim && m[1] == HELLO {
+                m[34..].copy_from_slice(forged.as_bytes()); // keep the nonce, swap the DH share
+            }
+            vec![m]
+        });
+        assert_eq!(
+            r.errors,
+            [(victim.other(), HandshakeError::CommitmentMismatch)],
+            "victim {victim:?}"
+        );
+        assert!(!r.a.is_established() && !r.b.is_established());
+        assert!(!r.a.identity_revealed() && !r.b.identity_revealed());
+    }
+}
+
+/// `hello_hash` of a view made of two (Commit, Hello) pairs, ordered by nonce (§5.3).
+fn view(x: (&[u8], &[u8]), y: (&[u8], &[u8]), dh: &[u8]) -> Agreed {
+    let (i, r) = if spec::hello_fields(x.1).0 < spec::hello_fields(y.1).0 {
+        (x, y)
+    } else {
+        (y, x)
+    };
+    Agreed::new(i.0, r.0, i.1, r.1, dh)
+}
+
+#[test]
+fn substituting_a_commit_with_its_hello_fails_authentication() {
+    // The relay replaces Alice's Commit *and* Hello by its own consistent pair (so the commitment
+    // check passes) and rewrites the attempt ids so nothing is dropped as stale: the two sides then
+    // hold different DH secrets and the first sealed message fails its MAC.
+    let m_key = DhPrivateKey::generate(&mut rng(43));
+    let m_hello = spec::hello(&[0x55; 32], m_key.public_key().as_bytes());
+    let m_commit = spec::commit(&m_hello);
+    let (mut a_commit, mut a_hello, mut b_commit, mut b_hello) = (vec![], vec![], vec![], vec![]);
+    let r = relay_handshake(44, |from, _, m| {
+        let out = match (from, m[1]) {
+            (From::A, COMMIT) => {
+                a_commit = m.clone();
+                m_commit.clone()
+            }
+            (From::A, HELLO) => {
+                a_hello = m.clone();
+                m_hello.clone()
+            }
+            (From::B, COMMIT) => {
+                b_commit = m.clone();
+                m.clone()
+            }
+            (From::B, HELLO) => {
+                b_hello = m.clone();
+                m.clone()
+            }
+            (_, _) => {
+                // Later messages: give each receiver its own attempt id.
+                let dh = [0u8; 256];
+                let a_view = view((&a_commit, &a_hello), (&b_commit, &b_hello), &dh);
+                let b_view = view((&m_commit, &m_hello), (&b_commit, &b_hello), &dh);
+                let to = if from == From::A { b_view } else { a_view };
+                let mut m = m.clone();
+                m[2..18].copy_from_slice(&to.attempt());
+                m
+            }
+        };
+        vec![out]
+    });
+    assert!(r.saw(&HandshakeError::Authentication), "{:?}", r.errors);
+    assert!(!r.a.is_established() && !r.b.is_established());
+}
+
+/// The byte range of each sealed box and MAC, by envelope type (§5.5–5.9).
+const SEALED_FIELDS: [(u8, &str, std::ops::Range<usize>); 6] = [
+    (0x03, "RespIdentity id_box", 18..322),
+    (0x04, "InitAuth kem_box", 18..306),
+    (0x04, "InitAuth id_box", 306..610),
+    (0x05, "RespAuth kem_box", 18..306),
+    (0x05, "RespAuth confirm", 306..338),
+    (0x06, "InitConfirm mac", 18..50),
+];
+
+#[test]
+fn substituting_or_flipping_any_sealed_box_fails_authentication() {
+    let other = common::pair(45).wire;
+    for (kind, name, range) in SEALED_FIELDS {
+        let donor = &other.iter().find(|(_, m)| m[1] == kind).unwrap().1;
+        for flip in [
+            None,
+            Some(range.start),
+            Some(range.end - 1),
+            Some((range.start + range.end) / 2),
+        ] {
+            let r = relay_handshake(46, |_, _, mut m| {
+                if m[1] == kind {
+                    match flip {
+                        // The same field of another session (the attempt id stays ours).
+                        None => m[range.clone()].copy_from_slice(&donor[range.clone()]),
+                        Some(at) => m[at] ^= 0x01,
+                    }
+                }
+                vec![m]
+            });
+            assert!(
+                r.errors
+                    .iter()
+                    .any(|(_, e)| *e == HandshakeError::Authentication),
+                "{name} {flip:?}: {:?}",
+                r.errors
+            );
+            assert!(!r.both_established(), "{name} {flip:?}");
+            // Only the initiator can be established: when the last message, InitConfirm, is the
+            // one replaced.
+            assert_eq!(
+                r.a.is_established() || r.b.is_established(),
+                kind == 0x06,
+                "{name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_relay_cannot_splice_two_sessions_together() {
+    // Each of the 8 messages replaced by the same message of another session between the same
+    // two people.
+    let other = common::pair(49).wire;
+    for (victim, (_, replacement)) in other.iter().enumerate() {
+        let r = relay_handshake(48, |_, i, m| {
+            vec![if i == victim { replacement.clone() } else { m }]
+        });
+        assert!(!r.both_established(), "spliced message {victim} accepted");
+        assert!(
+            r.errors
+                .iter()
+                .any(|(_, e)| e.is_fatal() || matches!(e, HandshakeError::Stale(_))),
+            "message {victim}: {:?}",
+            r.errors
+        );
+    }
+}
+
+#[test]
+fn every_reflected_handshake_message_is_refused() {
+    // Each message is also sent back to its sender, right after it was sent. Expected: a Commit is
+    // a Reflection; the own Hello fails the peer's commitment; the role-specific messages are of
+    // the other role's kind; a reflected InitConfirm reaches an established initiator and is
+    // ignored.
+    let reference = common::pair(50).wire;
+    let mut seen = Vec::new();
+    for (index, (_, original)) in reference.iter().enumerate() {
+        let kind = original[1];
+        let r = network(50, |from, i, m| {
+            let mut out = vec![(from.other(), m.clone())];
+            if i == index {
+                assert_eq!(&m, original, "the run diverged from the reference");
+                out.insert(0, (from, m));
+            }
+            out
+        });
+        let (who, err) = r
+            .errors
+            .first()
+            .cloned()
+            .expect("the reflection was refused");
+        let want = match kind {
+            0x01 => vec![HandshakeError::Reflection],
+            // The own Hello fails the peer's commitment, or (once the peer's Hello was processed)
+            // is a second, different Hello.
+            0x02 => vec![
+                HandshakeError::CommitmentMismatch,
+                HandshakeError::UnexpectedMessage(EnvelopeType::Hello),
+            ],
+            0x06 => vec![HandshakeError::Duplicate(EnvelopeType::InitConfirm)],
+            k => vec![HandshakeError::UnexpectedMessage(
+                EnvelopeType::from_byte(k).unwrap(),
+            )],
+        };
+        assert!(
+            want.contains(&err),
+            "message {index} (type {kind:#04x}): {err:?}"
+        );
+        assert_eq!(who, reference[index].0, "refused by its own sender");
+        if kind == 0x06 {
+            // Ignored: the initiator's session is intact and the responder completes.
+            assert!(r.both_established());
+        } else {
+            assert!(!r.both_established(), "message {index}");
+        }
+        seen.push(kind);
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, [1, 1, 2, 2, 3, 4, 5, 6]);
+}
+
+#[test]
+fn a_side_talking_to_itself_fails() {
+    // Every message of Alice reflected to Alice: her own Commit comes back.
+    let mut r = rng(51);
+    let mut a = Handshake::new(alice(), &mut r, Instant::now());
+    let commit = a.poll_transmit().unwrap();
+    assert_eq!(
+        a.handle_bytes(&commit, &mut r),
+        Err(HandshakeError::Reflection)
+    );
+    assert!(a.failure().is_some() && a.poll_transmit().is_none());
+    // Two handshakes of the same identity (the relay connects Alice to another device of
+    // Alice's): the identity check catches it.
+    let (mut r1, mut r2) = (rng(52), rng(53));
+    let mut wire = Vec::new();
+    let (x, y) = common::handshake_with(alice(), alice(), &mut r1, &mut r2, &mut wire);
+    assert!(!x.is_established() && !y.is_established());
+    assert!(
+        [x.failure(), y.failure()].contains(&Some(&HandshakeError::Reflection)),
+        "{:?} {:?}",
+        x.failure(),
+        y.failure()
+    );
+}
+
+/// A credential that claims `claims` but only holds `holds`'s private key: what an attacker who
+/// stole one private key can run through the real handshake code.
+#[derive(Clone)]
+struct Impostor {
+    claims: PublicIdentity,
+    holds: IdentityKeyPair,
+}
+
+impl Credential for Impostor {
+    fn public(&self) -> &PublicIdentity {
+        &self.claims
+    }
+    fn decapsulate(
+        &self,
+        kem: &[u8],
+        label: &[u8],
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<Zeroizing<[u8; KEM_SECRET_LEN]>, HandshakeError> {
+        self.holds.decapsulate(kem, label, rng)
+    }
+}
+
+/// Alice against an impostor claiming Bob; returns (Alice, impostor) after running to quiescence.
+fn against_impostor(seed: u64, holds: &IdentityKeyPair) -> (Handshake, Handshake<Impostor>) {
+    let (mut ra, mut rm) = (rng(seed), rng(seed + 1));
     let now = Instant::now();
     let mut a = Handshake::new(alice(), &mut ra, now);
-    let mut b = Handshake::new(bob(), &mut rb, now);
-    let mut errors = Vec::new();
-    let mut count = 0;
+    let mut m = Handshake::with_credential(
+        Impostor {
+            claims: bob().public().clone(),
+            holds: holds.clone(),
+        },
+        &mut rm,
+        now,
+    );
     for _ in 0..10 {
         let mut moved = false;
-        while let Some(m) = a.poll_transmit() {
-            let m = tamper(From::A, count, m);
-            count += 1;
-            if let Err(e) = b.handle_message(&m, &mut rb) {
-                errors.push(e);
-            }
+        while let Some(x) = a.poll_transmit() {
+            let _ = m.handle_bytes(&x, &mut rm);
             moved = true;
         }
-        while let Some(m) = b.poll_transmit() {
-            let m = tamper(From::B, count, m);
-            count += 1;
-            if let Err(e) = a.handle_message(&m, &mut ra) {
-                errors.push(e);
-            }
+        while let Some(x) = m.poll_transmit() {
+            let _ = a.handle_bytes(&x, &mut ra);
             moved = true;
         }
         if !moved {
             break;
         }
     }
-    (a, b, errors)
+    (a, m)
 }
 
 #[test]
-fn substituting_a_dh_share_in_hello_is_detected() {
-    // The relay swaps Alice's ephemeral DH value for one of its own.
-    let mut rm = rng(42);
-    let forged_eph = Handshake::new(mallory(), &mut rm, Instant::now())
-        .poll_transmit()
-        .unwrap()[34..]
-        .to_vec();
-    let (a, b, _) = run_with(|from, _, mut m| {
-        if from == From::A && m[1] == 0x01 {
-            m[34..].copy_from_slice(&forged_eph); // keep Alice's nonce, replace only her DH share
-        }
-        m
-    });
-    assert!(!a.is_established() && !b.is_established());
-}
-
-/// A relay that runs a full man-in-the-middle on the ephemeral DH (it holds both DH secrets, so it
-/// can open and re-seal the hidden identities), re-implemented here from PROTOCOL.md §5 with the
-/// public primitives. It still cannot complete: the Encap is bound to each side's `hello_hash`
-/// by the OAEP label, and re-encapsulating instead would leave it without Alice's `k_A`.
-mod dh_mitm {
-    use super::*;
-    use sans_io_proto::crypto::dh::{DhPrivateKey, DhPublicKey};
-    use sans_io_proto::crypto::{hkdf, hmac::HmacSha256, ige};
-    use sha2::{Digest, Sha256};
-
-    struct View {
-        hello_hash: [u8; 32],
-        keys: [u8; 384],
-    }
-
-    fn view(hello_i: &[u8], hello_r: &[u8], dh: &[u8]) -> View {
-        let mut h = Sha256::new();
-        h.update(b"e2e-chat v1 hello");
-        h.update(hello_i);
-        h.update(hello_r);
-        let hello_hash: [u8; 32] = h.finalize().into();
-        let mut keys = [0u8; 384];
-        hkdf::hkdf(&hello_hash, dh, b"e2e-chat v1 handshake hiding", &mut keys).unwrap();
-        View { hello_hash, keys }
-    }
-
-    /// Opens a sealed message (§5.3) with key set `index` of a view, returning the plaintext.
-    fn open(v: &View, index: usize, label: &[u8], m: &[u8]) -> Vec<u8> {
-        let k = &v.keys[index * 96..index * 96 + 96];
-        let body = &m[2..];
-        let (attempt, rest) = body.split_at(16);
-        let (ct, tag) = rest.split_at(rest.len() - 32);
-        let mut mac = HmacSha256::new(&k[64..96]);
-        mac.update(label);
-        mac.update(attempt);
-        mac.update(ct);
+fn key_compromise_impersonation_fails_in_both_roles() {
+    // The attacker stole Alice's private key and tries to pass as Bob *to Alice*. It can
+    // encapsulate to anyone and seal anything, but never decapsulate what is sent to Bob.
+    let mut roles = std::collections::BTreeSet::new();
+    for seed in (60..90).step_by(2) {
+        let (a, m) = against_impostor(seed, alice());
+        assert!(
+            !a.is_established(),
+            "seed {seed}: Alice accepted an impostor"
+        );
         assert_eq!(
-            mac.finalize().as_slice(),
-            tag,
-            "the MITM derives the right keys"
+            m.failure(),
+            Some(&HandshakeError::Authentication),
+            "seed {seed}"
         );
-        let mut pt = ct.to_vec();
-        ige::ige_decrypt(
-            k[0..32].try_into().unwrap(),
-            k[32..64].try_into().unwrap(),
-            &mut pt,
-        )
-        .unwrap();
-        pt
-    }
-
-    /// Seals `pt` (§5.3) for a view's key set `index`.
-    fn seal(v: &View, index: usize, label: &[u8], kind: u8, pt: &[u8]) -> Vec<u8> {
-        let k = &v.keys[index * 96..index * 96 + 96];
-        let mut ct = pt.to_vec();
-        ige::ige_encrypt(
-            k[0..32].try_into().unwrap(),
-            k[32..64].try_into().unwrap(),
-            &mut ct,
-        )
-        .unwrap();
-        let mut mac = HmacSha256::new(&k[64..96]);
-        mac.update(label);
-        mac.update(&v.hello_hash[..16]);
-        mac.update(&ct);
-        let mut out = vec![1, kind];
-        out.extend_from_slice(&v.hello_hash[..16]);
-        out.extend_from_slice(&ct);
-        out.extend_from_slice(&mac.finalize());
-        out
-    }
-
-    fn run(re_encapsulate: bool) -> (Handshake, Handshake, Vec<HandshakeError>) {
-        let mut rm = rng(50);
-        let m_a = DhPrivateKey::generate(&mut rm); // the relay's DH key facing Alice
-        let m_b = DhPrivateKey::generate(&mut rm); // ... and facing Bob
-        let (mut hello_a, mut hello_b) = (Vec::new(), Vec::new());
-        let (mut view_a, mut view_b) = (None::<View>, None::<View>);
-        let mut m_rng = rng(51);
-        run_with(move |from, _, m| {
-            let swap = |m: &[u8], key: &DhPrivateKey| {
-                let mut out = m.to_vec();
-                out[34..].copy_from_slice(key.public_key().as_bytes());
-                out
-            };
-            match (from, m[1]) {
-                (From::A, 0x01) => {
-                    hello_a = m.clone();
-                    swap(&m, &m_b)
-                }
-                (From::B, 0x01) => {
-                    hello_b = m.clone();
-                    // Alice (seed 40) and Bob (seed 41): order the Hellos by nonce as the spec does.
-                    let a_first = hello_a[2..34] < hello_b[2..34];
-                    let (a_seen, b_seen) = (swap(&hello_b, &m_a), swap(&hello_a, &m_b));
-                    let eph_a = DhPublicKey::from_bytes(&hello_a[34..]).unwrap();
-                    let eph_b = DhPublicKey::from_bytes(&hello_b[34..]).unwrap();
-                    let dh_a = m_a.agree(&eph_a).unwrap();
-                    let dh_b = m_b.agree(&eph_b).unwrap();
-                    view_a = Some(if a_first {
-                        view(&hello_a, &a_seen, dh_a.as_bytes())
-                    } else {
-                        view(&a_seen, &hello_a, dh_a.as_bytes())
-                    });
-                    view_b = Some(if a_first {
-                        view(&b_seen, &hello_b, dh_b.as_bytes())
-                    } else {
-                        view(&hello_b, &b_seen, dh_b.as_bytes())
-                    });
-                    a_seen
-                }
-                (_, kind @ (0x02 | 0x03)) => {
-                    let (va, vb) = (view_a.as_ref().unwrap(), view_b.as_ref().unwrap());
-                    let a_first = hello_a[2..34] < hello_b[2..34];
-                    let role = |sender_is_a: bool| if sender_is_a == a_first { 0 } else { 1 };
-                    let (label, base) = if kind == 0x02 {
-                        (&b"e2e-chat v1 identity"[..], 0)
-                    } else {
-                        (&b"e2e-chat v1 encap"[..], 2)
-                    };
-                    let (src, dst) = if from == From::A { (va, vb) } else { (vb, va) };
-                    let index = base + role(from == From::A);
-                    let mut pt = open(src, index, label, &m);
-                    if kind == 0x03 && re_encapsulate {
-                        // Encapsulate a k of the relay's choice to the real recipient instead.
-                        let recipient = if from == From::A { bob() } else { alice() };
-                        let mut label = b"e2e-chat v1 kem".to_vec();
-                        label.extend_from_slice(&dst.hello_hash);
-                        pt = recipient
-                            .public()
-                            .key()
-                            .oaep_encrypt(&mut m_rng, &[7u8; 32], &label)
-                            .unwrap();
-                    }
-                    seal(dst, index, label, kind, &pt)
-                }
-                (_, 0x04) => {
-                    // Rewrite the attempt id so the Confirm is not dropped as stale: it then
-                    // fails on its MAC, which is the point.
-                    let dst = if from == From::A {
-                        view_b.as_ref().unwrap()
-                    } else {
-                        view_a.as_ref().unwrap()
-                    };
-                    let mut out = m.clone();
-                    out[2..18].copy_from_slice(&dst.hello_hash[..16]);
-                    out
-                }
-                _ => m,
-            }
-        })
-    }
-
-    #[test]
-    fn passing_the_encapsulation_through_fails_the_oaep_label() {
-        let (a, b, errors) = run(false);
-        assert!(
-            errors.contains(&HandshakeError::Authentication),
-            "{errors:?}"
-        );
-        assert!(!a.is_established() && !b.is_established());
-    }
-
-    #[test]
-    fn re_encapsulating_fails_key_confirmation() {
-        let (a, b, errors) = run(true);
-        assert!(
-            errors.contains(&HandshakeError::Authentication),
-            "{errors:?}"
-        );
-        assert!(!a.is_established() && !b.is_established());
-    }
-}
-
-#[test]
-fn substituting_a_sealed_identity_is_detected() {
-    // The relay replaces Bob's Identity message with Mallory's from another run (same attempt id).
-    let other = common::pair(43).wire;
-    let mallory_identity = other
-        .iter()
-        .find(|(f, m)| *f == From::B && m[1] == 0x02)
-        .unwrap()
-        .1
-        .clone();
-    let (a, b, errors) = run_with(|from, _, m| {
-        if from == From::B && m[1] == 0x02 {
-            let mut forged = mallory_identity.clone();
-            forged[2..18].copy_from_slice(&m[2..18]); // keep the attempt id so it is not ignored as stale
-            forged
-        } else {
-            m
+        roles.insert(format!("{:?}", a.role()));
+        // Control: with Bob's key the same code completes, and Alice sees Bob.
+        let (a, m) = against_impostor(seed, bob());
+        assert!(a.is_established() && m.is_established());
+        assert_eq!(a.into_session().unwrap().peer_identity(), bob().public());
+        if roles.len() == 2 {
+            break;
         }
-    });
-    assert!(
-        errors.contains(&HandshakeError::Authentication),
-        "{errors:?}"
-    );
-    assert!(!a.is_established() && !b.is_established());
-}
-
-#[test]
-fn a_man_in_the_middle_with_its_own_identity_is_caught_by_the_safety_numbers() {
-    // The relay runs two honest-looking handshakes: Alice<->Mallory and Mallory<->Bob. Both
-    // complete (nothing else could stop them: the peers have never met), but each side's safety
-    // number then names Mallory, so comparing them out of band exposes the attack.
-    let (mut ra, mut rm1, mut rm2, mut rb) = (rng(44), rng(45), rng(46), rng(47));
-    let mut wire = Vec::new();
-    let (a, _m1) = common::handshake_with(alice(), mallory(), &mut ra, &mut rm1, &mut wire);
-    let (_m2, b) = common::handshake_with(mallory(), bob(), &mut rm2, &mut rb, &mut wire);
-    let (a, b) = (a.into_session().unwrap(), b.into_session().unwrap());
-    assert_eq!(a.peer_identity(), mallory().public());
-    assert_eq!(b.peer_identity(), mallory().public());
-    assert_ne!(a.safety_number(), b.safety_number());
-    assert_ne!(a.safety_number().digits(), b.safety_number().digits());
-    assert_ne!(a.safety_number().emoji(), b.safety_number().emoji());
-    assert!(!a.safety_number().matches_qr(b.safety_number().qr_payload()));
-    // Without the attack both sides show the same number, in every form.
-    let p = common::pair(48);
-    let expected = SafetyNumber::new(alice().public(), bob().public());
-    assert_eq!(p.a.safety_number(), expected);
-    assert_eq!(p.b.safety_number(), expected);
-    assert!(
-        p.a.safety_number()
-            .matches_qr(p.b.safety_number().qr_payload())
-    );
-    assert_eq!(p.a.key_visual(), p.b.key_visual());
-}
-
-#[test]
-fn a_relay_cannot_splice_two_sessions_together() {
-    // The relay swaps one message for the same message of another session between the same two
-    // people: every such splice fails authentication or stays incomplete.
-    let other_wire = common::pair(49).wire;
-    for (victim, (_, replacement)) in other_wire.iter().enumerate() {
-        let (a, b, _) = run_with(|_, i, m| if i == victim { replacement.clone() } else { m });
-        assert!(
-            !(a.is_established() && b.is_established()),
-            "spliced message {victim} accepted"
-        );
     }
+    assert_eq!(roles.len(), 2, "both roles tried: {roles:?}");
 }
 
 #[test]
@@ -309,8 +330,327 @@ fn safety_numbers_do_not_depend_on_order_and_name_both_keys() {
     assert_ne!(ab, SafetyNumber::new(alice().public(), mallory().public()));
     assert_eq!(ab.digits().len(), 60);
     assert!(ab.digits().bytes().all(|c| c.is_ascii_digit()));
-    let parsed = SafetyNumber::parse_qr(ab.qr_payload()).unwrap();
-    let mut fps = [alice().fingerprint(), bob().fingerprint()];
-    fps.sort();
-    assert_eq!([parsed.0, parsed.1], fps);
+    // The spec's computation (§8.1) gives the same digits; the QR text is §8.4's.
+    let digits = spec::safety_number(alice().public().as_bytes(), bob().public().as_bytes());
+    assert_eq!(ab.digits(), digits);
+    assert_eq!(ab.qr_text(), spec::qr_text(&digits));
+    assert!(ab.matches_qr_text(&ab.qr_text()));
+    let am = SafetyNumber::new(alice().public(), mallory().public());
+    assert!(!ab.matches_qr_text(&am.qr_text()));
+}
+
+/// A relay that runs a separate DH exchange with each victim, re-implemented from PROTOCOL.md §5
+/// with the public primitives (`common::spec`): it holds both DH secrets, so it can open and
+/// re-seal everything sealed under the hiding keys. It makes Alice the initiator (its nonce toward
+/// her is all 0xff) and Bob the responder (all 0x00 toward him), so it sees Bob's identity first.
+mod dh_mitm {
+    use super::*;
+
+    /// What the relay does with the identities.
+    #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+    pub enum Plan {
+        /// Shows Bob's identity to Alice and forwards Alice's encapsulation into Bob's exchange.
+        ForwardEncapsulation,
+        /// Shows Bob's identity to Alice; to Bob, claims Alice's identity with its own `k_I`.
+        ReEncapsulate,
+        /// Shows its own identity (Mallory's) to both.
+        OwnIdentity,
+        /// Unknown key share: shows Mallory to Alice, claims Alice to Bob, and forwards Bob's
+        /// encapsulation (made for Alice) into Alice's exchange.
+        ForwardToAlice,
+    }
+
+    pub struct Outcome {
+        /// Each victim's session, if it completed.
+        pub a: Option<Session>,
+        pub b: Option<Session>,
+        pub errors: Vec<(From, HandshakeError)>,
+        pub view_a: Agreed,
+        pub view_b: Agreed,
+        /// The first Data message of Alice, and what the relay read of it.
+        pub relay_read: Option<Vec<u8>>,
+    }
+
+    fn feed(
+        hs: &mut Handshake,
+        m: &[u8],
+        r: &mut impl CryptoRngCore,
+        who: From,
+        errors: &mut Vec<(From, HandshakeError)>,
+    ) -> Vec<Vec<u8>> {
+        if let Err(e) = hs.handle_bytes(m, r) {
+            errors.push((who, e));
+        }
+        std::iter::from_fn(|| hs.poll_transmit()).collect()
+    }
+
+    pub fn run(plan: Plan, seed: u64) -> Outcome {
+        let now = Instant::now();
+        let (mut ra, mut rb, mut rm) = (rng(seed), rng(seed + 1), rng(seed + 2));
+        let mut a = Handshake::new(alice(), &mut ra, now);
+        let mut b = Handshake::new(bob(), &mut rb, now);
+        let mut errors = Vec::new();
+        let commit_a = a.poll_transmit().unwrap();
+        let commit_b = b.poll_transmit().unwrap();
+        // The relay's two sides, fixed before it sees either victim's Hello (the commitments).
+        let (x_ma, x_mb) = (
+            DhPrivateKey::generate(&mut rm),
+            DhPrivateKey::generate(&mut rm),
+        );
+        let hello_ma = spec::hello(&[0xff; 32], x_ma.public_key().as_bytes());
+        let hello_mb = spec::hello(&[0x00; 32], x_mb.public_key().as_bytes());
+        let hello_a = feed(
+            &mut a,
+            &spec::commit(&hello_ma),
+            &mut ra,
+            From::A,
+            &mut errors,
+        )
+        .remove(0);
+        let hello_b = feed(
+            &mut b,
+            &spec::commit(&hello_mb),
+            &mut rb,
+            From::B,
+            &mut errors,
+        )
+        .remove(0);
+        assert!(
+            feed(&mut a, &hello_ma, &mut ra, From::A, &mut errors).is_empty(),
+            "Alice is the initiator"
+        );
+        let resp_identity_b = feed(&mut b, &hello_mb, &mut rb, From::B, &mut errors).remove(0);
+        let view_a = Agreed::new(
+            &commit_a,
+            &spec::commit(&hello_ma),
+            &hello_a,
+            &hello_ma,
+            &spec::dh(&x_ma, spec::hello_fields(&hello_a).1),
+        );
+        let view_b = Agreed::new(
+            &spec::commit(&hello_mb),
+            &commit_b,
+            &hello_mb,
+            &hello_b,
+            &spec::dh(&x_mb, spec::hello_fields(&hello_b).1),
+        );
+        // Bob, the responder, showed his identity to whoever completed the DH (§5.1's table).
+        let ik_b = view_b
+            .open_resp_identity(&resp_identity_b)
+            .expect("the relay opens RespIdentity");
+        assert_eq!(ik_b, bob().public().as_bytes());
+        let ik_a = alice().public().as_bytes().to_vec();
+        let ik_m = mallory().public().as_bytes().to_vec();
+
+        let shown_to_a = if matches!(plan, Plan::OwnIdentity | Plan::ForwardToAlice) {
+            &ik_m
+        } else {
+            &ik_b
+        };
+        let resp_identity_a = view_a.resp_identity(shown_to_a);
+        let init_auth_a = feed(&mut a, &resp_identity_a, &mut ra, From::A, &mut errors).remove(0);
+        let kem_i_a = view_a
+            .open_init_kem(&init_auth_a)
+            .expect("the relay opens kem_box");
+
+        // ---- Bob's side: the relay is the initiator ----
+        let mut k_i_b = [0u8; 32];
+        rm.fill_bytes(&mut k_i_b);
+        let init_auth_b = match plan {
+            Plan::ForwardEncapsulation => spec::envelope(
+                spec::INIT_AUTH,
+                &[
+                    &view_b.attempt(),
+                    &view_b
+                        .init_kem_keys()
+                        .seal(spec::L_INIT_KEM, &view_b.attempt(), &kem_i_a),
+                    &init_auth_a[306..610],
+                ],
+            ),
+            Plan::ReEncapsulate | Plan::ForwardToAlice => {
+                let kem = spec::encapsulate(&ik_b, &k_i_b, &view_b.kem_label(true), &mut rm);
+                view_b.init_auth(&kem, &k_i_b, &ik_a)
+            }
+            Plan::OwnIdentity => {
+                let kem = spec::encapsulate(&ik_b, &k_i_b, &view_b.kem_label(true), &mut rm);
+                view_b.init_auth(&kem, &k_i_b, &ik_m)
+            }
+        };
+        let resp_auth_b = feed(&mut b, &init_auth_b, &mut rb, From::B, &mut errors).pop();
+        let mut kem_r_b = None;
+        if let Some(resp_auth_b) = &resp_auth_b {
+            let kem = view_b
+                .open_resp_kem(resp_auth_b)
+                .expect("the relay opens kem_box");
+            let k_r = spec::decapsulate(mallory(), &kem, &view_b.kem_label(false));
+            // Bob encapsulated to whoever the relay claimed: only Mallory's own key opens it.
+            assert_eq!(k_r.is_some(), plan == Plan::OwnIdentity, "{plan:?}");
+            let th = view_b.th(&resp_identity_b, &init_auth_b, resp_auth_b);
+            let keys =
+                SessionKeys::new(&th, &view_b.dh, &k_i_b, &k_r.clone().unwrap_or(vec![0; 32]));
+            if plan == Plan::OwnIdentity {
+                assert_eq!(
+                    resp_auth_b[306..],
+                    keys.confirm_r_mac(&th),
+                    "Bob's confirmation"
+                );
+            }
+            let confirm = spec::init_confirm(&view_b.attempt(), &keys.confirm_i_mac(&th));
+            feed(&mut b, &confirm, &mut rb, From::B, &mut errors);
+            kem_r_b = Some(kem);
+        }
+
+        // ---- Alice's side: the relay is the responder ----
+        let k_i_a = spec::decapsulate(mallory(), &kem_i_a, &view_a.kem_label(true));
+        assert_eq!(
+            k_i_a.is_some(),
+            shown_to_a == &ik_m,
+            "Alice encapsulated to the identity shown"
+        );
+        if let Some(k_i) = &k_i_a {
+            // Alice revealed her identity only because the relay showed its own (§5.1's table).
+            assert_eq!(
+                view_a.open_init_identity(&init_auth_a, k_i),
+                Some(ik_a.clone())
+            );
+        }
+        let mut k_r_a = [0u8; 32];
+        rm.fill_bytes(&mut k_r_a);
+        let kem_r_a = match (plan, &kem_r_b) {
+            (Plan::ForwardToAlice, Some(kem)) => kem.clone(),
+            _ => spec::encapsulate(&ik_a, &k_r_a, &view_a.kem_label(false), &mut rm),
+        };
+        let head = view_a.resp_auth_head(&kem_r_a);
+        let th_a = view_a.th(&resp_identity_a, &init_auth_a, &head);
+        let keys_a = SessionKeys::new(
+            &th_a,
+            &view_a.dh,
+            &k_i_a.clone().unwrap_or(vec![0; 32]),
+            &k_r_a,
+        );
+        let resp_auth_a = [head, keys_a.confirm_r_mac(&th_a).to_vec()].concat();
+        let confirm_a = feed(&mut a, &resp_auth_a, &mut ra, From::A, &mut errors);
+        let mut relay_read = None;
+        let a = a.into_session().ok();
+        if let Some(mut s) = a.clone() {
+            assert_eq!(
+                confirm_a,
+                [spec::init_confirm(
+                    &view_a.attempt(),
+                    &keys_a.confirm_i_mac(&th_a)
+                )]
+            );
+            // The relay reads Alice's first message: the initiator's first chain (§6.2) with
+            // DH(DHs_A, eph_M) = DH(x_ma, DHs_A).
+            let env = s
+                .encrypt(&common::text(1, 1, "for Bob's eyes only"), 0, &mut ra)
+                .unwrap()
+                .envelope;
+            let header = spec::open_header(&keys_a.hk_i0(), &th_a, &env).unwrap();
+            let (_, cks, _) = spec::kdf_rk(&keys_a.rk0(), &spec::dh(&x_ma, &header[..256]));
+            let body = spec::open_body(&spec::kdf_ck(&cks).0, &th_a, &env).unwrap();
+            relay_read = Some(spec::parse_body(&body).3);
+        }
+        let b = b.into_session().ok();
+        Outcome {
+            a,
+            b,
+            errors,
+            view_a,
+            view_b,
+            relay_read,
+        }
+    }
+}
+
+#[test]
+fn a_dh_man_in_the_middle_that_forwards_the_encapsulation_fails_the_oaep_label() {
+    let o = dh_mitm::run(dh_mitm::Plan::ForwardEncapsulation, 70);
+    assert!(
+        o.errors
+            .contains(&(From::B, HandshakeError::Authentication)),
+        "{:?}",
+        o.errors
+    );
+    assert!(o.a.is_none() && o.b.is_none());
+}
+
+#[test]
+fn a_dh_man_in_the_middle_that_re_encapsulates_fails_key_confirmation_on_both_sides() {
+    // Bob accepts the relay's InitAuth claiming Alice (anyone can encapsulate to Bob and seal
+    // Alice's public key), but his RespAuth encapsulates k_R to Alice's key, which the relay cannot
+    // open; Alice's k_I went to Bob's key. Both confirmations fail.
+    let o = dh_mitm::run(dh_mitm::Plan::ReEncapsulate, 71);
+    assert!(
+        o.errors
+            .contains(&(From::A, HandshakeError::Authentication)),
+        "{:?}",
+        o.errors
+    );
+    assert!(
+        o.errors
+            .contains(&(From::B, HandshakeError::Authentication)),
+        "{:?}",
+        o.errors
+    );
+    assert!(o.a.is_none() && o.b.is_none());
+}
+
+#[test]
+fn a_dh_man_in_the_middle_with_its_own_identity_completes_but_sas_and_safety_numbers_differ() {
+    let o = dh_mitm::run(dh_mitm::Plan::OwnIdentity, 72);
+    assert!(o.errors.is_empty(), "{:?}", o.errors);
+    let (a, b) = (o.a.expect("Alice completes"), o.b.expect("Bob completes"));
+    // The attack is real: the relay reads what Alice sends.
+    assert_eq!(
+        o.relay_read,
+        Some(spec::text_content(1, 1, 0, "for Bob's eyes only"))
+    );
+    // Each victim's app names the relay's identity, not the other victim.
+    assert_eq!(a.peer_identity(), mallory().public());
+    assert_eq!(b.peer_identity(), mallory().public());
+    // Each victim's SAS is its own exchange's, which the relay fixed before seeing the victim's
+    // Hello: the two differ (and the relay computes each from the spec, as the victim does).
+    assert_eq!(a.sas().words().to_vec(), o.view_a.sas_words());
+    assert_eq!(b.sas().words().to_vec(), o.view_b.sas_words());
+    assert_ne!(a.sas(), b.sas());
+    assert_ne!(a.sas().words(), b.sas().words());
+    assert_ne!(a.key_visual(), b.key_visual());
+    // The safety numbers differ in every form.
+    assert_ne!(a.safety_number(), b.safety_number());
+    assert!(
+        !a.safety_number()
+            .matches_qr_text(&b.safety_number().qr_text())
+    );
+    assert_ne!(
+        a.safety_number(),
+        SafetyNumber::new(alice().public(), bob().public())
+    );
+    // Without the relay both sides show the same values.
+    let p = common::pair(73);
+    assert_eq!(p.a.sas(), p.b.sas());
+    assert_eq!(p.a.key_visual(), p.b.key_visual());
+    assert!(
+        p.a.safety_number()
+            .matches_qr_text(&p.b.safety_number().qr_text())
+    );
+}
+
+#[test]
+fn an_unknown_key_share_is_refused_by_the_attempt_bound_oaep_label() {
+    // Alice knowingly talks to Mallory; the relay tells Bob it is Alice and hands Bob's
+    // encapsulation (made for Alice's key) to Alice inside her exchange with Mallory, hoping both
+    // end with the same k_R while disagreeing on who the peer is. The OAEP label binds k_R to
+    // Bob's attempt, so Alice refuses it.
+    let o = dh_mitm::run(dh_mitm::Plan::ForwardToAlice, 74);
+    assert!(
+        o.errors
+            .contains(&(From::A, HandshakeError::Authentication)),
+        "{:?}",
+        o.errors
+    );
+    assert!(
+        o.a.is_none() && o.b.is_none(),
+        "neither side ends with a session"
+    );
 }

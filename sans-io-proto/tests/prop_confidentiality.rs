@@ -1,8 +1,9 @@
-//! Confidentiality (PROTOCOL.md §1): nothing the users type, and no key, appears on the wire.
+//! Confidentiality (PROTOCOL.md §1): nothing the users type, no identity and no key appears on the
+//! wire, equal plaintexts encrypt differently, and another session cannot read the messages.
 
 mod common;
 
-use common::{contains, pair};
+use common::{contains, pair, spec};
 
 #[test]
 fn no_plaintext_on_the_wire_and_equal_plaintexts_encrypt_differently() {
@@ -39,28 +40,61 @@ fn no_plaintext_on_the_wire_and_equal_plaintexts_encrypt_differently() {
 }
 
 #[test]
-fn handshake_hides_identities_and_never_shows_shared_secrets() {
-    let p = pair(2);
-    let a_pub = common::alice().public().as_bytes().to_vec();
-    let b_pub = common::bob().public().as_bytes().to_vec();
-    for (_, envelope) in &p.wire {
-        // Identity hiding: a passive relay never sees either identity key (nor its modulus).
-        assert!(!contains(envelope, &a_pub[4..40]));
-        assert!(!contains(envelope, &b_pub[4..40]));
-        assert!(!contains(
-            envelope,
-            p.a.peer_identity().fingerprint().as_bytes()
-        ));
+fn a_passive_relay_sees_neither_identity_nor_any_derived_secret() {
+    for seed in [2, 3] {
+        let p = pair(seed);
+        // Rebuild the handshake's secrets from the spec (the test holds the private keys and seeds)
+        // and check that none of them, and neither identity, is on the wire.
+        let r = spec::rebuild(
+            &p.wire,
+            seed,
+            seed ^ 0x5eed_5eed,
+            common::alice(),
+            common::bob(),
+        );
+        let mut secrets: Vec<(String, Vec<u8>)> = [
+            ("ik_I modulus", r.ik_i[4..40].to_vec()),
+            ("ik_R modulus", r.ik_r[4..40].to_vec()),
+            (
+                "fingerprint I",
+                common::alice().fingerprint().as_bytes().to_vec(),
+            ),
+            (
+                "fingerprint R",
+                common::bob().fingerprint().as_bytes().to_vec(),
+            ),
+            ("dh", r.agreed.dh[..32].to_vec()),
+            ("sas_okm", r.agreed.sas_okm.clone()),
+            ("k_I", r.k_i.clone()),
+            ("k_R", r.k_r.clone()),
+            ("kem_I", r.kem_i[..32].to_vec()),
+            ("kem_R", r.kem_r[..32].to_vec()),
+            ("TH", r.th.to_vec()),
+            ("PRK", r.keys.prk.to_vec()),
+        ]
+        .into_iter()
+        .map(|(n, v)| (n.to_string(), v))
+        .collect();
+        for (i, chunk) in r.agreed.hide.chunks(32).enumerate() {
+            secrets.push((format!("hide[{i}]"), chunk.to_vec()));
+        }
+        for (i, chunk) in r.keys.okm.chunks(32).enumerate() {
+            secrets.push((format!("OKM[{i}]"), chunk.to_vec()));
+        }
+        for (_, envelope) in &p.wire {
+            for (name, s) in &secrets {
+                assert!(!contains(envelope, s), "{name} on the wire (seed {seed})");
+            }
+        }
+        // The sessions are between these two identities all the same.
+        assert_eq!(p.a.peer_identity(), common::bob().public());
+        assert_eq!(p.b.peer_identity(), common::alice().public());
     }
-    // The safety numbers match: the session really is between these two.
-    assert_eq!(p.a.safety_number(), p.b.safety_number());
-    assert_eq!(p.a.peer_identity(), common::bob().public());
-    assert_eq!(p.b.peer_identity(), common::alice().public());
 }
 
 #[test]
 fn a_third_party_session_cannot_read_the_messages() {
-    // Mallory has her own perfectly valid session with Bob; Alice's messages still mean nothing to it.
+    // Mallory has her own perfectly valid session with Bob; Alice's messages mean nothing to it.
     let mut p = pair(3);
     let mut rng_m = common::rng(30);
     let mut rng_b2 = common::rng(31);
@@ -73,6 +107,13 @@ fn a_third_party_session_cannot_read_the_messages() {
         &mut wire,
     );
     let mut m = m.into_session().unwrap();
-    let envelope = p.a_to_b("for Bob only");
-    assert!(m.decrypt(&envelope, &mut rng_m).is_err());
+    for i in 0..3 {
+        let envelope = p.a_to_b(&format!("for Bob only {i}"));
+        assert!(m.decrypt(&envelope, &mut rng_m).is_err());
+    }
+    // Nor can another session between the same two people (different handshake, different keys).
+    let mut q = pair(4);
+    let envelope = p.a_to_b("this session only");
+    assert!(q.b.decrypt(&envelope, &mut q.rng_b).is_err());
+    q.a_to_b("q still works");
 }

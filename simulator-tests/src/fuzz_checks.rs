@@ -487,20 +487,60 @@ pub fn delivery_state(data: &[u8]) {
     }
 }
 
-/// Stored identity files: arbitrary bytes into `identity_file::open`, and into the two key
-/// encodings a file (private key) or a peer's handshake (public key) carries. Files asking for
-/// more than 64 PBKDF2 iterations are capped so the fuzzer spends its time on parsing, not key
-/// stretching (the real iteration bounds are unit-tested in `identity_file`). A key that decodes
-/// re-encodes to the same bytes.
+/// Stored identity files: arbitrary bytes into `identity_file::open_with`, and into the two key
+/// encodings a file (private key) or a peer's handshake (public key) carries. Key stretching is
+/// capped so the fuzzer spends its time on parsing, not on PBKDF2 or Argon2id: a version 1 file's
+/// iterations to below 64, a version 2 file's Argon2id memory to below 64 KiB and its passes to at
+/// most 2 (the lanes byte is left alone, so the range check still sees every value; the real
+/// bounds are unit-tested in `identity_file`). A file that opens keeps the upgrade promise of
+/// PROTOCOL.md §9.2: version 1 comes back with a version 2 rewrite that opens to the same identity
+/// and storage key, version 2 with none. A key that decodes re-encodes to the same bytes.
 pub fn identity_file(data: &[u8]) {
+    /// The rewrite of a version 1 file: the cheapest accepted parameters.
+    const REWRITE: identity_file::Argon2Params = identity_file::Argon2Params {
+        m_cost_kib: 8,
+        t_cost: 1,
+        lanes: 1,
+    };
     let mut file = data.to_vec();
-    if let Some(field) = file.get_mut(9..13) {
-        let it = u32::from_be_bytes([field[0], field[1], field[2], field[3]]);
-        if it > 64 {
-            field.copy_from_slice(&(it % 64).to_be_bytes());
+    let version = file.get(8).copied();
+    let cap = |file: &mut Vec<u8>, at: usize, max: u32| {
+        if let Some(field) = file.get_mut(at..at + 4) {
+            let value = u32::from_be_bytes([field[0], field[1], field[2], field[3]]);
+            if value > max {
+                field.copy_from_slice(&(value % (max + 1)).to_be_bytes());
+            }
+        }
+    };
+    match version {
+        Some(1) => cap(&mut file, 9, 63),
+        Some(2) => {
+            cap(&mut file, 9, 63);
+            cap(&mut file, 13, 2);
+        }
+        _ => {}
+    }
+    if let Ok(unlocked) = identity_file::open_with(&file, "passphrase", REWRITE, &mut rng(0)) {
+        match (version, &unlocked.rewrite) {
+            (Some(1), Some(rewrite)) => {
+                let again = identity_file::open_with(rewrite, "passphrase", REWRITE, &mut rng(1))
+                    .expect("the rewrite of a version 1 file opens");
+                assert_eq!(
+                    again.identity.to_private_bytes(),
+                    unlocked.identity.to_private_bytes(),
+                    "the rewrite holds another identity"
+                );
+                assert_eq!(
+                    again.storage_key.as_bytes(),
+                    unlocked.storage_key.as_bytes(),
+                    "the rewrite holds another storage key"
+                );
+                assert!(again.rewrite.is_none(), "a rewrite asks to be rewritten");
+            }
+            (Some(2), None) => {}
+            (v, r) => panic!("version {v:?} opened with rewrite {}", r.is_some()),
         }
     }
-    let _ = identity_file::open(&file, "passphrase");
     if let Ok(pair) = IdentityKeyPair::from_private_bytes(data) {
         assert_eq!(
             &pair.to_private_bytes()[..],

@@ -109,12 +109,14 @@ fn checks_catch_a_broken_invariant() {
 ///   all of bob's texts (a flipped byte in them does not);
 /// - the corpus holds the current genuine seeds (`WRITE_FUZZ_SEEDS=1` rewrites them after a protocol
 ///   change);
-/// - a sealed identity file (3 PBKDF2 iterations, the fuzz check's passphrase) opens to the key the
-///   private-key seed encodes, and the public-key seed matches it: a golden vector of the identity
-///   file format (PROTOCOL.md §9).
+/// - a version 1 identity file (3 PBKDF2 iterations) and a version 2 one (Argon2id with 8 KiB and one
+///   pass, written by `vectors/identity-file/generate.py`'s independent implementation), both under
+///   the fuzz check's passphrase, open to the key the private-key seed encodes, and the public-key
+///   seed matches it; the version 1 seed comes back with its version 2 rewrite (PROTOCOL.md §9.2).
 #[test]
 fn genuine_seeds_are_accepted() {
-    use sans_io_proto::{IdentityKeyPair, PublicIdentity, identity_file};
+    use sans_io_proto::identity_file::{self, Argon2Params, IdentityFileError};
+    use sans_io_proto::{IdentityKeyPair, PublicIdentity};
     use simulator_tests::fuzz_checks::{genuine_seeds, run_client_input, run_handshake_message};
 
     let seeds = genuine_seeds();
@@ -166,13 +168,27 @@ fn genuine_seeds_are_accepted() {
 
     let dir = vectors().join("fuzz-corpus/identity_file");
     let read = |name: &str| std::fs::read(dir.join(name)).expect("seed file");
-    let opened = identity_file::open(&read("seed-sealed-file"), "passphrase").expect("opens");
+    let fast = Argon2Params {
+        m_cost_kib: 8,
+        t_cost: 1,
+        lanes: 1,
+    };
+    let mut rng = rand::rngs::OsRng;
     let private = IdentityKeyPair::from_private_bytes(&read("seed-private-key")).expect("key");
     let public = PublicIdentity::from_bytes(&read("seed-public-key")).expect("public key");
-    assert_eq!(opened.to_private_bytes(), private.to_private_bytes());
-    assert_eq!(opened.public().as_bytes(), public.as_bytes());
-    assert_eq!(
-        identity_file::open(&read("seed-sealed-file"), "wrong passphrase").err(),
-        Some(identity_file::IdentityFileError::WrongPassphraseOrDamaged)
-    );
+    assert_eq!(private.public().as_bytes(), public.as_bytes());
+    for (seed, version) in [("seed-sealed-file", 1), ("seed-sealed-file-v2", 2)] {
+        let file = read(seed);
+        assert_eq!(file[8], version, "{seed}");
+        let opened = identity_file::open_with(&file, "passphrase", fast, &mut rng).expect("opens");
+        assert_eq!(
+            opened.identity.to_private_bytes(),
+            private.to_private_bytes()
+        );
+        assert_eq!(opened.rewrite.is_some(), version == 1, "{seed}");
+        assert_eq!(
+            identity_file::open_with(&file, "wrong passphrase", fast, &mut rng).err(),
+            Some(IdentityFileError::WrongPassphraseOrDamaged)
+        );
+    }
 }

@@ -21,12 +21,11 @@ fn early_reconnect_with_late_notice(late: bool) -> (simulator_tests::scenario::O
     }
 }
 
-/// Reported in /work/prompts/sim-v2.bugs.md: a user who reconnects before the relay noticed its
-/// old connection died is redirected to `name-2` (its old seat still counts), and once the relay
-/// frees the old seat the peer waits alone in `name`: without a user action they never meet again,
-/// and what was written in between is never delivered.
+/// A user who reconnects before the relay noticed its old connection died is redirected to
+/// `name-2` (its old seat still counts). Once the relay frees the old seat, the client reclaims the
+/// room of its kept session (reported as S1 in the simulator's bug list, fixed in the client), so
+/// the two meet again, resume, and deliver what was written in between.
 #[test]
-#[ignore = "known issue: a reconnect before the relay noticed the old connection is redirected away from the peer"]
 fn a_reconnect_before_the_relay_noticed_finds_the_peer_again() {
     let (o, together) = early_reconnect_with_late_notice(true);
     assert!(o.passed(), "{:#?}", o.violations);

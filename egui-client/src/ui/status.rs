@@ -1,40 +1,60 @@
-//! The header bar and the in-between screens: busy, waiting, relay lost.
+//! The header bar and the in-between states: busy, waiting, exchanging keys, relay lost.
 
-use std::time::Duration;
+use crate::app::{App, Phase, Tone};
 
-use crate::controller::{Controller, Screen};
-
-pub(super) fn header(ui: &mut egui::Ui, c: &mut Controller) {
+pub(super) fn header(ui: &mut egui::Ui, app: &mut App) {
     ui.horizontal(|ui| {
         ui.strong("e2e-chat");
-        if let Some(room) = c.room() {
+        if let Some(room) = app.room() {
             ui.separator();
             ui.label(format!("Room: {room}"));
         }
-        let state = match c.screen() {
-            Screen::Connect => "Not connected",
-            Screen::Busy(_) => "Working…",
-            Screen::Waiting => "Waiting for peer",
-            Screen::ExchangingKeys => "Exchanging keys",
-            Screen::Secure => "🔒 Secure",
-            Screen::RelayLost { .. } => "Relay lost",
-        };
         ui.separator();
-        ui.label(state);
-        if c.hosts_local_relay() {
+        let status = app.status();
+        let color = match status.tone {
+            Tone::Good => super::widgets::GREEN,
+            Tone::Warning => super::widgets::RED,
+            Tone::Neutral => ui.visuals().text_color(),
+        };
+        ui.colored_label(color, egui::RichText::new(status.text).strong());
+        if app.rejected() > 0 {
             ui.separator();
-            ui.label("relay running in this window");
+            ui.weak(format!(
+                "{} message(s) refused (forged or damaged)",
+                app.rejected()
+            ));
         }
-        if !matches!(c.screen(), Screen::Connect) {
+        if app.hosts_local_relay() {
+            ui.separator();
+            ui.weak("relay running in this window");
+        }
+        if !matches!(app.phase(), Phase::Connect) {
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 if ui.button("Leave").clicked() {
-                    c.disconnect();
+                    app.leave();
                 }
             });
         }
     });
-    for notice in c.notices() {
-        ui.colored_label(egui::Color32::from_rgb(0xc0, 0x80, 0x00), notice);
+    if let Some(r) = app.redirect().map(str::to_owned) {
+        ui.colored_label(super::widgets::AMBER, r);
+    }
+    if let Some(e) = app.error().map(str::to_owned) {
+        ui.horizontal_wrapped(|ui| {
+            ui.colored_label(super::widgets::RED, e);
+            if ui.small_button("Dismiss").clicked() {
+                app.dismiss_error();
+            }
+        });
+    }
+    if !app.warnings().is_empty() {
+        let warnings = app.warnings().to_vec();
+        for w in &warnings {
+            ui.colored_label(super::widgets::AMBER, w);
+        }
+        if ui.small_button("Dismiss these notices").clicked() {
+            app.dismiss_warnings();
+        }
     }
 }
 
@@ -46,35 +66,33 @@ pub(super) fn busy(ui: &mut egui::Ui, what: &str) {
     });
 }
 
-pub(super) fn waiting(ui: &mut egui::Ui, c: &Controller) {
-    ui.vertical_centered(|ui| {
-        ui.add_space(60.0);
+/// A strip above the conversation saying what the connection does (the conversation stays
+/// visible below it).
+pub(super) fn phase_strip(ui: &mut egui::Ui, app: &mut App, phase: &Phase) {
+    let text = match phase {
+        Phase::Waiting => {
+            let room = app.room().unwrap_or("the room");
+            format!(
+                "{} Ask your peer to join the room \"{room}\" on the same relay. Messages you write now wait until a contact is back.",
+                sans_io_proto::frame::WAITING_TEXT
+            )
+        }
+        Phase::ExchangingKeys => "Exchanging keys with your peer…".to_owned(),
+        Phase::RelayLost {
+            reason,
+            retrying_in,
+        } => match retrying_in {
+            Some(t) => format!(
+                "Relay lost ({reason}). Reconnecting in {} s…",
+                t.as_secs().max(1)
+            ),
+            None => format!("Relay lost ({reason})."),
+        },
+        _ => return,
+    };
+    ui.horizontal_wrapped(|ui| {
         ui.spinner();
-        ui.heading(c.waiting_text());
-        if let Some(room) = c.room() {
-            ui.label(format!(
-                "Ask your peer to join the room \"{room}\" on the same relay."
-            ));
-        }
+        ui.label(text);
     });
-}
-
-pub(super) fn relay_lost(
-    ui: &mut egui::Ui,
-    c: &mut Controller,
-    reason: &str,
-    retrying_in: Option<Duration>,
-) {
-    ui.vertical_centered(|ui| {
-        ui.add_space(60.0);
-        ui.heading("Relay lost");
-        ui.label(reason);
-        if let Some(t) = retrying_in {
-            ui.spinner();
-            ui.label(format!("Reconnecting in {} s…", t.as_secs().max(1)));
-        }
-        if ui.button("Back to the connect screen").clicked() {
-            c.disconnect();
-        }
-    });
+    ui.separator();
 }

@@ -1,65 +1,92 @@
-//! The verification panel: safety number as digits, emoji and QR code, the session key picture,
-//! and the trust-on-first-use state with its loud warning.
+//! The verification panel: what to compare and how, the warning when an identity is not the one
+//! met in this room before (naming that contact), and the verify / accept buttons.
 
-use crate::controller::Controller;
-use crate::trust_store::Trust;
+use crate::app::App;
+use crate::app::contacts::Recognition;
 
-pub(super) fn show(ui: &mut egui::Ui, c: &mut Controller) {
+pub(super) fn show(ui: &mut egui::Ui, app: &mut App) {
+    let Some(peer) = app.peer().cloned() else {
+        return;
+    };
+    let fp = peer.fingerprint();
     egui::ScrollArea::vertical().show(ui, |ui| {
-        let peer = c.peer_name().unwrap_or("your peer").to_owned();
-        match c.trust().cloned() {
-            Some(Trust::Changed { previous }) => {
-                egui::Frame::new().fill(egui::Color32::from_rgb(0x9b, 0x1c, 0x1c)).inner_margin(8.0).show(ui, |ui| {
-                    ui.colored_label(egui::Color32::WHITE, egui::RichText::new("⚠ IDENTITY CHANGED").heading().strong());
+        if !peer.approved {
+            let before = match peer.recognition {
+                Recognition::NotTheOneMetHere { previous } => app.name_of(&previous),
+                _ => "your contact".to_owned(),
+            };
+            egui::Frame::new()
+                .fill(super::widgets::RED)
+                .inner_margin(8.0)
+                .show(ui, |ui| {
+                    ui.colored_label(
+                        egui::Color32::WHITE,
+                        egui::RichText::new(format!("⚠ NOT {before}")).heading().strong(),
+                    );
                     ui.colored_label(
                         egui::Color32::WHITE,
                         format!(
-                            "The identity in this room is not the one you met before (was {}…). It may be someone \
-                             else. Compare the safety number with {peer} by another channel before sending.",
-                            &previous.to_hex()[..16]
+                            "This is not {before}, whom you met in this room: it is an identity you \
+                             have never seen. It may be someone else in {before}'s place. Call \
+                             {before} (or meet) and compare the safety number below. Nothing you \
+                             write is sent until you accept."
                         ),
                     );
-                    if ui.button("I compared it: accept the new identity").clicked() {
-                        c.accept_new_identity();
+                    if let Some(name) = &peer.display_name {
+                        ui.colored_label(
+                            egui::Color32::WHITE,
+                            format!("It calls itself \"{name}\" (anyone can choose any name)."),
+                        );
+                    }
+                    if ui
+                        .button("I compared the safety number: accept as a new contact")
+                        .clicked()
+                    {
+                        app.accept_peer();
                     }
                 });
-            }
-            Some(Trust::Verified) => {
-                ui.colored_label(egui::Color32::from_rgb(0x20, 0x90, 0x40), "✔ Verified contact");
-            }
-            Some(Trust::FirstSeen) => {
-                ui.label(format!("First time you meet {peer} in this room: compare the safety number."));
-            }
-            Some(Trust::Known) | None => {
-                ui.label("Same identity as last time; not verified yet.");
+        } else {
+            let name = app.name_of(&fp);
+            if app.contacts().get(&fp).is_some_and(|c| c.verified) {
+                ui.colored_label(super::widgets::GREEN, format!("✔ {name} is verified"));
+            } else {
+                ui.label(format!("{name} is not verified yet."));
             }
         }
-        let Some(v) = c.verification().cloned() else { return };
+        let v = &peer.verification;
         ui.separator();
         ui.heading("Safety number");
-        ui.label("Read it to each other (or compare the emoji, or scan the code). If it matches, nobody is in the middle.");
-        ui.monospace(&v.digits);
-        ui.add_space(6.0);
-        ui.horizontal_wrapped(|ui| {
-            for (symbol, name) in &v.emoji {
-                ui.vertical(|ui| {
-                    ui.label(egui::RichText::new(*symbol).size(26.0));
-                    ui.small(*name);
-                });
-            }
-        });
-        ui.add_space(6.0);
-        super::widgets::qr(ui, &v.qr, 160.0);
-        ui.add_space(6.0);
-        ui.label("Session key picture (the same on both screens):");
-        super::widgets::key_visual(ui, &v.visual, 120.0);
-        ui.small(format!("Peer key fingerprint: {}", v.peer_fingerprint));
-        if let Some(own) = c.own_fingerprint() {
-            ui.small(format!("Your key fingerprint: {own}"));
+        ui.label(v.instructions());
+        ui.monospace(v.display_lines());
+        if let Some(sas) = &v.sas {
+            ui.add_space(6.0);
+            ui.strong("This session's emoji and words:");
+            ui.horizontal_wrapped(|ui| {
+                for s in sas {
+                    ui.vertical(|ui| {
+                        ui.label(egui::RichText::new(&s.emoji).size(26.0));
+                        ui.small(&s.word);
+                    });
+                }
+            });
         }
         ui.add_space(6.0);
-        if !matches!(c.trust(), Some(Trust::Verified) | Some(Trust::Changed { .. })) && ui.button("Mark as verified").clicked() {
-            c.mark_verified();
+        super::widgets::qr(ui, v, 150.0);
+        ui.small(
+            "Scan it with a phone camera: it shows the safety number as text. Compare those digits with the ones above.",
+        );
+        ui.add_space(6.0);
+        ui.label("Session key picture (the same on both screens):");
+        super::widgets::key_visual(ui, &v.key_picture, 110.0);
+        ui.small(format!("Peer identity: {fp}"));
+        if let Some(own) = app.own_fingerprint() {
+            ui.small(format!("Your identity: {own}"));
+        }
+        ui.add_space(6.0);
+        if peer.approved && !app.contacts().get(&fp).is_some_and(|c| c.verified)
+            && ui.button("Mark as verified").clicked()
+        {
+            app.set_verified(fp, true);
         }
     });
 }

@@ -2,7 +2,8 @@
 
 use egui::{Color32, Rect, Sense, Stroke, Vec2};
 
-/// A text field with a label that screen readers (and kittest) associate with it.
+/// A text field with a label that screen readers (and kittest) associate with it, and an
+/// optional one-line explanation under it.
 pub(super) fn field(
     ui: &mut egui::Ui,
     label: &str,
@@ -23,22 +24,28 @@ pub(super) fn field(
     .inner
 }
 
-/// The safety-number QR code, drawn module by module.
-pub(super) fn qr(ui: &mut egui::Ui, payload: &[u8], size: f32) {
-    let Ok(code) = qrcode::QrCode::new(payload) else {
+/// A one-line explanation under a field, indented to the field.
+pub(super) fn explain(ui: &mut egui::Ui, text: &str) {
+    ui.horizontal(|ui| {
+        ui.add_space(158.0);
+        ui.add(egui::Label::new(egui::RichText::new(text).small().weak()).wrap());
+    });
+}
+
+/// The QR code of the safety number, drawn module by module.
+pub(super) fn qr(ui: &mut egui::Ui, v: &crate::app::verification::Verification, size: f32) {
+    let Some((width, dark)) = v.qr_modules() else {
         ui.label("(QR code unavailable)");
         return;
     };
-    let width = code.width();
-    let colors = code.to_colors();
-    let quiet = 2usize;
+    let quiet = 4usize; // the quiet zone the QR standard asks for
     let cells = width + 2 * quiet;
     let (rect, _) = ui.allocate_exact_size(Vec2::splat(size), Sense::hover());
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 0.0, Color32::WHITE);
     let cell = size / cells as f32;
-    for (i, color) in colors.iter().enumerate() {
-        if *color == qrcode::Color::Dark {
+    for (i, is_dark) in dark.iter().enumerate() {
+        if *is_dark {
             let (x, y) = (i % width + quiet, i / width + quiet);
             let min = rect.min + Vec2::new(x as f32 * cell, y as f32 * cell);
             painter.rect_filled(
@@ -78,3 +85,10 @@ pub(super) fn key_visual(ui: &mut egui::Ui, cells: &[[u8; 12]; 12], size: f32) {
         egui::StrokeKind::Inside,
     );
 }
+
+/// The red used for errors and warnings.
+pub(super) const RED: Color32 = Color32::from_rgb(0x9b, 0x1c, 0x1c);
+/// The amber of notices.
+pub(super) const AMBER: Color32 = Color32::from_rgb(0xb0, 0x70, 0x00);
+/// The green of "verified".
+pub(super) const GREEN: Color32 = Color32::from_rgb(0x20, 0x90, 0x40);

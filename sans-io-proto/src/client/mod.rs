@@ -56,6 +56,13 @@ pub const RESUME_TIMEOUT: Duration = Duration::from_secs(5);
 pub const COMMIT_GRACE: Duration = Duration::from_secs(10);
 /// Contents kept while a session waits for the application's approval (§7.6).
 pub const MAX_PENDING_UNAPPROVED: usize = 64;
+/// After a redirect away from the room where our kept session's peer sits (our old seat still held
+/// by a connection the relay has not yet seen die), the room is asked for again this often ...
+pub const RECLAIM_INTERVAL: Duration = Duration::from_secs(3);
+/// ... for at most this long (the relay notices a dead connection within seconds, §3).
+pub const RECLAIM_FOR: Duration = Duration::from_secs(60);
+/// Safety numbers kept (they cost 10 402 hashes each; they depend only on the two identities).
+const SAFETY_NUMBER_CACHE: usize = 16;
 /// A session whose sending chain reaches this many messages without a DH step (the peer has not
 /// answered) is replaced by a new key exchange: past MAX_SKIP the peer could not follow (§7.4).
 pub const RENEW_AFTER: u32 = 900;
@@ -117,6 +124,14 @@ enum Peer {
     Failed { retry_at: Option<Instant> },
 }
 
+/// A room asked for again after a redirect (see [`RECLAIM_INTERVAL`]).
+#[derive(Debug, Clone)]
+struct Reclaim {
+    room: RoomName,
+    next: Instant,
+    until: Instant,
+}
+
 /// A chat client's protocol state.
 pub struct Client<R> {
     identity: IdentityKeyPair,
@@ -127,6 +142,11 @@ pub struct Client<R> {
     broken: bool,
     room: Option<RoomName>,
     seat: Option<u8>,
+    /// The room of the parked session (where its peer may come back).
+    parked_room: Option<RoomName>,
+    /// Asking again for the parked session's room after a redirect away from it.
+    reclaim: Option<Reclaim>,
+    safety_numbers: VecDeque<(Fingerprint, crate::identity::SafetyNumber)>,
     peer: Peer,
     /// A session kept for resumption while the peer is away (§7.8).
     parked: Option<Box<Secure>>,
@@ -153,6 +173,9 @@ impl<R: CryptoRngCore> Client<R> {
             broken: false,
             room: None,
             seat: None,
+            parked_room: None,
+            reclaim: None,
+            safety_numbers: VecDeque::new(),
             peer: Peer::None,
             parked: None,
             approved: HashSet::new(),
@@ -179,10 +202,10 @@ impl<R: CryptoRngCore> Client<R> {
         self.room.as_ref()
     }
 
-    /// The secure session, if there is one.
+    /// The current session, if there is one (also while it is being resumed, §7.8).
     pub fn session(&self) -> Option<&Session> {
         match &self.peer {
-            Peer::Secure(s) => Some(&s.session),
+            Peer::Secure(s) | Peer::Resuming { secure: s, .. } => Some(&s.session),
             _ => None,
         }
     }
@@ -312,10 +335,16 @@ impl<R: CryptoRngCore> Client<R> {
     /// Asks the relay for a seat in `room` (and again after every reconnect).
     pub fn join(&mut self, room: RoomName) {
         self.retries = 0;
-        self.room = Some(room.clone());
+        self.reclaim = None;
         if self.connected {
-            self.transmit(&ClientFrame::Join { room });
+            // The relay refuses a Join while seated (§3): give up the current seat first.
+            if self.seat.is_some() {
+                self.transmit(&ClientFrame::Leave);
+                self.seat = None;
+            }
+            self.transmit(&ClientFrame::Join { room: room.clone() });
         }
+        self.room = Some(room);
     }
 
     /// Gives up our seat; the session, if any, is destroyed (no resumption).
@@ -427,10 +456,25 @@ impl<R: CryptoRngCore> Client<R> {
         match frame {
             RelayFrame::Joined { room, seat } => {
                 self.seat = Some(seat);
+                if self.reclaim.as_ref().is_some_and(|r| r.room == room) {
+                    self.reclaim = None;
+                }
+                self.room = Some(room.clone());
                 self.event(Event::Joined { room, seat });
             }
             RelayFrame::Redirected { from, to } => {
-                // We are in `to` now; a rejoin after a reconnect asks for it again.
+                // We are in `to` now; a rejoin after a reconnect asks for it again, unless `from` is
+                // where our kept session's peer sits: then our old seat there is probably held by a
+                // connection the relay has not yet seen die, and `from` is asked for again a few
+                // times (`RECLAIM_INTERVAL`) while we are alone.
+                if self.parked_room.as_ref() == Some(&from) && self.parked.is_some() {
+                    let until = self.reclaim.as_ref().map_or(now + RECLAIM_FOR, |r| r.until);
+                    self.reclaim = Some(Reclaim {
+                        room: from.clone(),
+                        next: now + RECLAIM_INTERVAL,
+                        until,
+                    });
+                }
                 self.room = Some(to.clone());
                 self.event(Event::Redirected { from, to });
             }
@@ -438,7 +482,11 @@ impl<R: CryptoRngCore> Client<R> {
                 self.end_peer(now, true);
                 self.event(Event::WaitingForPeer);
             }
-            RelayFrame::PeerJoined => self.on_peer_joined(now),
+            RelayFrame::PeerJoined => {
+                // Someone is with us: no more asking for another room.
+                self.reclaim = None;
+                self.on_peer_joined(now);
+            }
             RelayFrame::PeerLeft => {
                 self.end_peer(now, true);
                 self.event(Event::PeerLeft);
@@ -452,6 +500,20 @@ impl<R: CryptoRngCore> Client<R> {
 
     /// Call at [`Self::poll_timeout`]: keepalive, deadlines, retries, resends.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some(r) = &mut self.reclaim
+            && now >= r.next
+        {
+            if now >= r.until || !self.connected {
+                self.reclaim = None;
+            } else if matches!(self.peer, Peer::None) {
+                r.next = now + RECLAIM_INTERVAL;
+                let room = r.room.clone();
+                self.transmit(&ClientFrame::Leave);
+                self.transmit(&ClientFrame::Join { room });
+            } else {
+                r.next = now + RECLAIM_INTERVAL;
+            }
+        }
         if self.connected && now >= self.next_ping {
             self.ping_nonce = self.ping_nonce.wrapping_add(1);
             self.transmit(&ClientFrame::Ping(self.ping_nonce));
@@ -510,10 +572,12 @@ impl<R: CryptoRngCore> Client<R> {
             _ => None,
         };
         let parked = self.parked.as_ref().map(|p| p.last_used + RESUME_WINDOW);
+        let reclaim = self.reclaim.as_ref().map(|r| r.next);
         [
             Some(self.next_ping).filter(|_| self.connected),
             peer,
             parked,
+            reclaim,
         ]
         .into_iter()
         .flatten()
@@ -584,6 +648,7 @@ impl<R: CryptoRngCore> Client<R> {
                 }
                 if park && self.config.resume {
                     self.parked = Some(secure);
+                    self.parked_room = self.room.clone();
                 }
                 self.waiting(peer);
             }
@@ -1006,9 +1071,10 @@ impl<R: CryptoRngCore> Client<R> {
         self.retries = 0;
         let peer = session.peer_identity().fingerprint();
         let approved = self.approved.contains(&peer);
+        let safety_number = self.safety_number(&session);
         self.event(Event::Secure(Box::new(SecureInfo {
             peer: session.peer_identity().clone(),
-            safety_number: session.safety_number(),
+            safety_number,
             sas: *session.sas(),
             key_visual: session.key_visual().clone(),
             role: session.role(),
@@ -1038,6 +1104,21 @@ impl<R: CryptoRngCore> Client<R> {
 
     /// A key exchange ended with a fatal error: it counts as an abort (PROTOCOL.md §5.10), and a retry
     /// is scheduled unless the error says retrying cannot help or the client is now suspended.
+    /// The safety number with the session's peer, from the cache (§8.1: it depends only on the
+    /// two identities and costs 10 402 hashes).
+    fn safety_number(&mut self, session: &Session) -> crate::identity::SafetyNumber {
+        let peer = session.peer_identity().fingerprint();
+        if let Some((_, n)) = self.safety_numbers.iter().find(|(fp, _)| *fp == peer) {
+            return n.clone();
+        }
+        let n = session.safety_number();
+        if self.safety_numbers.len() >= SAFETY_NUMBER_CACHE {
+            self.safety_numbers.pop_front();
+        }
+        self.safety_numbers.push_back((peer, n.clone()));
+        n
+    }
+
     fn handshake_failed(&mut self, error: HandshakeError, identity_revealed: bool, now: Instant) {
         self.retries += 1;
         let recent = self.aborts.record(now);

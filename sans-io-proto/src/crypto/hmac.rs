@@ -84,7 +84,8 @@ impl HmacSha256 {
 
     /// Checks a full 32-byte tag in constant time.
     pub fn verify(self, tag: &[u8; TAG_LEN]) -> Result<(), MacError> {
-        if ct_eq(&self.finalize(), tag) {
+        // Public by design: whether the tag verified is this function's result.
+        if super::bignum::declassify(ct_eq(&self.finalize(), tag)) {
             Ok(())
         } else {
             Err(MacError::Mismatch)
@@ -97,7 +98,8 @@ impl HmacSha256 {
             return Err(MacError::TagTooShort);
         }
         let full = self.finalize();
-        if ct_eq(&full[..tag.len()], tag) {
+        // Public by design: whether the tag verified is this function's result.
+        if super::bignum::declassify(ct_eq(&full[..tag.len()], tag)) {
             Ok(())
         } else {
             Err(MacError::Mismatch)

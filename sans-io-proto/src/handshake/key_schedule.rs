@@ -66,6 +66,7 @@ impl HidingKeys {
             dh,
             labels::HANDSHAKE_HIDING,
         ));
+        crate::leak_check::note("handshake.hiding okm", &okm[..]);
         let part = |i: usize| {
             let mut chunk = Zeroizing::new([0u8; KEY_MATERIAL_LEN]);
             chunk.copy_from_slice(&okm[i * KEY_MATERIAL_LEN..(i + 1) * KEY_MATERIAL_LEN]);
@@ -118,6 +119,7 @@ impl SessionKeys {
         ikm.extend_from_slice(k_r);
         let prk = hkdf::extract(th, &ikm);
         let okm = Zeroizing::new(expand_array::<224>(&prk, labels::SESSION_KEYS));
+        crate::leak_check::note("handshake.session okm", &okm[..]);
         let take = |at: usize| -> [u8; 32] {
             let mut k = [0u8; 32];
             k.copy_from_slice(&okm[at..at + 32]);

@@ -264,7 +264,9 @@ impl<C: Credential> Handshake<C> {
     /// The transport session, once established; otherwise the handshake is handed back.
     pub fn into_session(self) -> Result<Session, Box<Self>> {
         match self.stage {
-            Stage::Established(session) => Ok(*session),
+            // Cloned out, so the boxed original is dropped in place and its keys wiped (moving it
+            // out would free the box's memory unwiped).
+            Stage::Established(session) => Ok(Session::clone(&session)),
             stage => Err(Box::new(Handshake { stage, ..self })),
         }
     }

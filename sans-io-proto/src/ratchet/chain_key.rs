@@ -18,6 +18,7 @@ impl ChainKey {
 
     /// `mk = HMAC(ck, 0x01)` — the spec's recommended constants (§5.2).
     pub(crate) fn message_key(&self) -> MessageKey {
+        crate::leak_check::note("ratchet.chain key", &self.0);
         MessageKey::new(hmac_sha256(&self.0, &[0x01]))
     }
 

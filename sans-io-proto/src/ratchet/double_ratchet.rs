@@ -63,13 +63,19 @@ pub(crate) struct InitialKeys<'a> {
 #[derive(Clone)]
 pub(crate) struct DoubleRatchet {
     dhs: DhPrivateKey,
-    dhr: Option<DhPublicKey>,
+    /// Boxed like the receiving keys below: a `None` inline would be a 256-byte slot of stale stack
+    /// bytes copied into the heap with the struct (the freed-memory test found another session's
+    /// keys there).
+    dhr: Option<Box<DhPublicKey>>,
     rk: RootKey,
     cks: ChainKey,
     hks: HeaderKey,
     nhks: HeaderKey,
-    ckr: Option<ChainKey>,
-    hkr: Option<HeaderKey>,
+    // Boxed: an inline `Option<key>` that is `None` keeps whatever bytes its payload slot held when
+    // the struct was built on the stack, and drop never wipes a `None`. A `None` box is a null
+    // pointer, with no payload slot at all.
+    ckr: Option<Box<ChainKey>>,
+    hkr: Option<Box<HeaderKey>>,
     nhkr: HeaderKey,
     ns: u32,
     nr: u32,
@@ -169,13 +175,13 @@ impl DoubleRatchet {
         let (rk, cks, nhks) = RootKey::new(*keys.rk0).step(&dh_out);
         Ok(DoubleRatchet {
             dhs,
-            dhr: Some(eph_r.clone()),
+            dhr: Some(Box::new(eph_r.clone())),
             rk,
             cks,
             hks: HeaderKey::new(*keys.hk_i0),
             nhks,
-            ckr: Some(ChainKey::new(*keys.ck_r0)),
-            hkr: Some(HeaderKey::new(*keys.hk_r0)),
+            ckr: Some(Box::new(ChainKey::new(*keys.ck_r0))),
+            hkr: Some(Box::new(HeaderKey::new(*keys.hk_r0))),
             nhkr: HeaderKey::new(*keys.nhk_r1),
             ns: 0,
             nr: 0,
@@ -277,13 +283,14 @@ impl DoubleRatchet {
             candidates.push((Found::Skipped, hk.clone()));
         }
         if let Some(hkr) = &self.hkr {
-            candidates.push((Found::Current, hkr.clone()));
+            candidates.push((Found::Current, HeaderKey::clone(hkr)));
         }
         candidates.push((Found::Next, self.nhkr.clone()));
-        let Some((found, hk, hkeys)) = candidates
-            .into_iter()
-            .find_map(|(found, hk)| header_keys_if_authentic(&hk, msg, ad).map(|k| (found, hk, k)))
-        else {
+        // Searched by reference and the winner cloned: moving keys out of the Vec would leave their
+        // bytes in its buffer when it is freed (only dropped elements are wiped).
+        let Some((found, hk, hkeys)) = candidates.iter().find_map(|(found, hk)| {
+            header_keys_if_authentic(hk, msg, ad).map(|k| (*found, hk.clone(), k))
+        }) else {
             return Err(RatchetError::Undecryptable);
         };
         // Authentic from here on: the peer produced this envelope (or it is a replay of one).
@@ -296,7 +303,7 @@ impl DoubleRatchet {
                     self.skipped.remove(&hk, header.n);
                     return Ok(body);
                 }
-                if self.hkr.as_ref() != Some(&hk) {
+                if self.hkr.as_deref() != Some(&hk) {
                     // An older chain, and this key is gone: it was used (or evicted).
                     return Err(RatchetError::Duplicate);
                 }
@@ -324,7 +331,7 @@ impl DoubleRatchet {
         let body = open_body(&mk, msg, ad)?;
         // Commit.
         self.skipped.insert(hkr, skipped);
-        self.ckr = Some(next_ck);
+        self.ckr = Some(Box::new(next_ck));
         self.nr = next_nr;
         Ok(body)
     }
@@ -344,6 +351,7 @@ impl DoubleRatchet {
         // peer too, and the session could never recover.
         let closed_chain = match (&self.ckr, &self.hkr) {
             (Some(ckr), Some(hkr)) => {
+                let (ckr, hkr): (&ChainKey, &HeaderKey) = (ckr, hkr);
                 let until = header.pn.min(self.nr.saturating_add(MAX_SKIP));
                 Some((hkr.clone(), walk_to(ckr, self.nr, until)))
             }
@@ -382,9 +390,9 @@ impl DoubleRatchet {
         self.ns = 0;
         self.nr = next_nr;
         self.hks = self.nhks.clone();
-        self.hkr = Some(opened_with);
-        self.dhr = Some(dhr_new);
-        self.ckr = Some(next_ck);
+        self.hkr = Some(Box::new(opened_with));
+        self.dhr = Some(Box::new(dhr_new));
+        self.ckr = Some(Box::new(next_ck));
         self.nhkr = nhkr_new;
         self.dhs = dhs_new;
         self.rk = rk2;

@@ -11,6 +11,7 @@ pub(crate) struct MessageKey([u8; 32]);
 
 impl MessageKey {
     pub(crate) fn new(bytes: [u8; 32]) -> Self {
+        crate::leak_check::note("ratchet.message key", &bytes);
         MessageKey(bytes)
     }
 

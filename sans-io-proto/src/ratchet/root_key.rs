@@ -23,6 +23,7 @@ impl RootKey {
     /// HKDF with the root key as salt is the spec's recommended instantiation (§5.2).
     pub(crate) fn step(&self, dh_out: &SharedSecret) -> (RootKey, ChainKey, HeaderKey) {
         let mut okm = derive_array::<96>(&self.0, dh_out.as_bytes(), labels::RATCHET);
+        crate::leak_check::note("ratchet.root step okm", &okm[..]);
         let take = |i: usize| {
             let mut k = [0u8; 32];
             k.copy_from_slice(&okm[i * 32..i * 32 + 32]);

@@ -67,7 +67,11 @@ impl SkippedKeys {
                 &mut self.chains[last]
             }
         };
-        chain.keys.extend(keys);
+        // Cloned in, and `keys` dropped (each key wiped) at the end: moving them out of the Vec
+        // would free its buffer with the keys' bytes still in it.
+        for (n, mk) in &keys {
+            chain.keys.insert(*n, mk.clone());
+        }
         while self.chains.len() > MAX_SKIPPED_CHAINS {
             self.chains.pop_front();
         }

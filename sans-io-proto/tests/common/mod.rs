@@ -8,7 +8,9 @@ use std::time::Instant;
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use sans_io_proto::{Content, Handshake, IdentityKeyPair, MessageId, Session};
+use sans_io_proto::{Content, Handshake, HandshakeError, IdentityKeyPair, MessageId, Session};
+
+pub mod spec;
 
 /// A deterministic RNG for a test.
 pub fn rng(seed: u64) -> ChaCha20Rng {
@@ -85,6 +87,96 @@ pub fn handshake_with(
     (a, b)
 }
 
+/// The outcome of a handshake run through a relay that may rewrite the messages.
+pub struct Relayed {
+    pub a: Handshake,
+    pub b: Handshake,
+    pub rng_a: ChaCha20Rng,
+    pub rng_b: ChaCha20Rng,
+    /// Every error a side returned, tagged with the side that refused the message.
+    pub errors: Vec<(From, HandshakeError)>,
+}
+
+impl Relayed {
+    /// Whether either side returned `e` for some message.
+    pub fn saw(&self, e: &HandshakeError) -> bool {
+        self.errors.iter().any(|(_, x)| x == e)
+    }
+    /// Whether both sides are established.
+    pub fn both_established(&self) -> bool {
+        self.a.is_established() && self.b.is_established()
+    }
+}
+
+/// Runs Alice (seed `seed`) and Bob (seed `seed ^ 0x5eed_5eed`, as [`pair`]) through a relay:
+/// `relay(sender, index, message)` returns what is delivered instead, and to whom: nothing, the
+/// message, a changed one, several, or the sender's own message back to it. `index` counts the
+/// messages sent so far.
+pub fn network(
+    seed: u64,
+    mut relay: impl FnMut(From, usize, Vec<u8>) -> Vec<(From, Vec<u8>)>,
+) -> Relayed {
+    let (mut rng_a, mut rng_b) = (rng(seed), rng(seed ^ 0x5eed_5eed));
+    let now = Instant::now();
+    let mut a = Handshake::new(alice(), &mut rng_a, now);
+    let mut b = Handshake::new(bob(), &mut rng_b, now);
+    let mut errors = Vec::new();
+    let mut count = 0;
+    for _ in 0..12 {
+        let mut moved = false;
+        for sender in [From::A, From::B] {
+            loop {
+                let m = match sender {
+                    From::A => a.poll_transmit(),
+                    From::B => b.poll_transmit(),
+                };
+                let Some(m) = m else { break };
+                for (to, m) in relay(sender, count, m) {
+                    let result = match to {
+                        From::A => a.handle_bytes(&m, &mut rng_a),
+                        From::B => b.handle_bytes(&m, &mut rng_b),
+                    };
+                    if let Err(e) = result {
+                        errors.push((to, e));
+                    }
+                }
+                count += 1;
+                moved = true;
+            }
+        }
+        if !moved {
+            break;
+        }
+    }
+    Relayed {
+        a,
+        b,
+        rng_a,
+        rng_b,
+        errors,
+    }
+}
+
+/// [`network`] with a relay that only rewrites what goes to the other side.
+pub fn relay_handshake(
+    seed: u64,
+    mut relay: impl FnMut(From, usize, Vec<u8>) -> Vec<Vec<u8>>,
+) -> Relayed {
+    network(seed, |from, i, m| {
+        let to = from.other();
+        relay(from, i, m).into_iter().map(|m| (to, m)).collect()
+    })
+}
+
+impl From {
+    pub fn other(self) -> From {
+        match self {
+            From::A => From::B,
+            From::B => From::A,
+        }
+    }
+}
+
 /// Alice and Bob with established sessions, their RNGs and the handshake wire.
 pub struct Pair {
     pub a: Session,
@@ -144,6 +236,32 @@ impl Pair {
 
     fn b_count(&self) -> u64 {
         self.b.next_seq()
+    }
+}
+
+/// Asserts that `s` behaves exactly like `reference`: the same counters, the same next envelope
+/// for the same randomness, and the same result for each of `then` (what a moved ratchet would
+/// change). How the tests check "commit on success" from outside.
+pub fn same_state(s: &Session, reference: &Session, then: &[Vec<u8>]) {
+    let (mut x, mut y) = (s.clone(), reference.clone());
+    assert_eq!(
+        x.skipped_keys(),
+        y.skipped_keys(),
+        "stored skipped keys changed"
+    );
+    assert_eq!(x.next_seq(), y.next_seq());
+    let c = text(0x5, 99, "probe");
+    assert_eq!(
+        x.encrypt(&c, 0, &mut rng(7)).unwrap(),
+        y.encrypt(&c, 0, &mut rng(7)).unwrap(),
+        "the sending state moved"
+    );
+    for e in then {
+        assert_eq!(
+            x.decrypt(e, &mut rng(8)),
+            y.decrypt(e, &mut rng(8)),
+            "the receiving state moved"
+        );
     }
 }
 

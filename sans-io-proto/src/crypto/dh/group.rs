@@ -8,7 +8,11 @@ use num_traits::One;
 use rand_core::CryptoRngCore;
 
 use super::DhError;
+use crate::crypto::bignum::{Modulus, Uint};
 use crate::crypto::prime::is_probable_prime;
+
+/// Limbs of a group element.
+pub(crate) const LIMBS: usize = 32;
 
 /// `p = 2^2048 - 2^1984 - 1 + 2^64 · ([2^1918 π] + 124476)`, as printed in RFC 3526 §3.
 const P_HEX: &[u8] = b"FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74\
@@ -25,13 +29,28 @@ pub const G: u32 = 2;
 
 /// The group's values, parsed once.
 pub(crate) struct Group {
+    /// `p` as a big integer (public; for the group check and the Jacobi symbol).
     pub(crate) p: BigUint,
     pub(crate) q: BigUint,
     pub(crate) g: BigUint,
+    /// `p` with its Montgomery constants.
+    pub(crate) modulus: Modulus<LIMBS>,
+    /// `g = 2` in Montgomery form.
+    pub(crate) g_mont: [u64; LIMBS],
+    /// `p - 1`.
+    pub(crate) p_minus_1: [u64; LIMBS],
     /// Smallest acceptable public value, `2^(2048-64)` (the MTProto 2.0 rule).
-    pub(crate) min_public: BigUint,
+    pub(crate) min_public: [u64; LIMBS],
     /// Largest acceptable public value, `p - 2^(2048-64)`.
-    pub(crate) max_public: BigUint,
+    pub(crate) max_public: [u64; LIMBS],
+}
+
+fn limbs(x: &BigUint) -> [u64; LIMBS] {
+    let mut out = [0u64; LIMBS];
+    for (o, d) in out.iter_mut().zip(x.iter_u64_digits()) {
+        *o = d;
+    }
+    out
 }
 
 /// The group.
@@ -42,12 +61,16 @@ pub(crate) fn group() -> &'static Group {
         let p = BigUint::parse_bytes(P_HEX, 16).unwrap_or_default();
         let q = (&p - 1u32) >> 1;
         let bound = BigUint::one() << (2048 - 64);
-        let max_public = &p - &bound;
+        let modulus = Modulus::new(&Uint(limbs(&p)));
+        let g_mont = modulus.to_mont(&limbs(&BigUint::from(G)));
         Group {
+            modulus,
+            g_mont,
+            p_minus_1: limbs(&(&p - 1u32)),
+            min_public: limbs(&bound),
+            max_public: limbs(&(&p - &bound)),
             q,
             g: BigUint::from(G),
-            min_public: bound,
-            max_public,
             p,
         }
     })
@@ -79,6 +102,12 @@ pub fn check_group(rng: &mut impl CryptoRngCore) -> Result<(), DhError> {
         return Err(DhError::BadGroup(
             "g does not generate the order-q subgroup",
         ));
+    }
+    // The fixed-width copies agree with the parsed constant.
+    let mut bytes = [0u8; 256];
+    Uint(*grp.modulus.modulus()).write_be_bytes(&mut bytes);
+    if BigUint::from_bytes_be(&bytes) != grp.p {
+        return Err(DhError::BadGroup("fixed-width p differs"));
     }
     Ok(())
 }

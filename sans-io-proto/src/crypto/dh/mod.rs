@@ -12,20 +12,24 @@
 mod group;
 
 use num_bigint::BigUint;
-use num_traits::{One, Zero};
 use rand_core::CryptoRngCore;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 pub use group::{G, check_group};
 
-use super::bigint::{jacobi, random_bits, to_fixed_be, wipe};
-use group::group;
+use super::bigint::jacobi;
+use super::bignum::limbs::{eq_bit, is_zero, lt_bit};
+use super::bignum::modexp::pow;
+use super::bignum::{Uint, declassify};
+use crate::leak_check::note;
+use group::{LIMBS, group};
 
 /// Length of a public value or shared secret.
 pub const DH_LEN: usize = 256;
 /// Bits of a private exponent.
 pub const PRIVATE_EXPONENT_BITS: usize = 256;
 const PRIVATE_LEN: usize = PRIVATE_EXPONENT_BITS / 8;
+const X_LIMBS: usize = PRIVATE_EXPONENT_BITS / 64;
 
 /// Why a DH value was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,8 +66,13 @@ impl DhPublicKey {
         let bytes: [u8; DH_LEN] = bytes
             .try_into()
             .map_err(|_| DhError::WrongLength(bytes.len()))?;
-        let y = BigUint::from_bytes_be(&bytes);
-        check_public(&y)?;
+        let y = Uint::<LIMBS>::from_be_bytes(&bytes).ok_or(DhError::OutOfRange)?;
+        check_range(&y)?;
+        // Subgroup membership: for the safe prime p the order-q subgroup is exactly the quadratic
+        // residues, i.e. Jacobi symbol 1. Variable time (num-bigint): y is public.
+        if jacobi(&BigUint::from_bytes_be(&bytes), &group().p) != 1 {
+            return Err(DhError::NotInSubgroup);
+        }
         Ok(DhPublicKey { bytes })
     }
 
@@ -83,28 +92,22 @@ impl core::fmt::Debug for DhPublicKey {
     }
 }
 
-fn check_public(y: &BigUint) -> Result<(), DhError> {
+/// `2^1984 ≤ y ≤ p - 2^1984`. Variable time! `y` must be public (a peer's value, or our own
+/// public value).
+fn check_range(y: &Uint<LIMBS>) -> Result<(), DhError> {
     let grp = group();
-    if y < &grp.min_public || y > &grp.max_public {
+    if lt_bit(&y.0, &grp.min_public) == 1 || lt_bit(&grp.max_public, &y.0) == 1 {
         return Err(DhError::OutOfRange);
-    }
-    if jacobi(y, &grp.p) != 1 {
-        return Err(DhError::NotInSubgroup);
     }
     Ok(())
 }
 
-/// A private exponent with its cached public value.
+/// A private exponent with its cached public value. The exponent lives in its own heap block,
+/// wiped on drop, so moving the key never copies it.
 #[derive(Clone)]
 pub struct DhPrivateKey {
-    x: BigUint,
+    x: Box<Uint<X_LIMBS>>,
     public: DhPublicKey,
-}
-
-impl Drop for DhPrivateKey {
-    fn drop(&mut self) {
-        wipe(&mut self.x);
-    }
 }
 
 impl ZeroizeOnDrop for DhPrivateKey {}
@@ -113,34 +116,30 @@ impl DhPrivateKey {
     /// Draws a uniform non-zero 256-bit exponent, again until `g^x` passes the public-value
     /// checks (as MTProto's keygen does; the loop is essentially never taken twice).
     pub fn generate(rng: &mut impl CryptoRngCore) -> Self {
+        let mut bytes = Zeroizing::new([0u8; PRIVATE_LEN]);
         loop {
-            let mut x = random_bits(PRIVATE_EXPONENT_BITS, rng);
-            if x.is_zero() {
-                continue;
-            }
-            match Self::from_exponent(&x) {
-                Ok(key) => {
-                    wipe(&mut x);
-                    return key;
-                }
-                Err(_) => wipe(&mut x),
+            rng.fill_bytes(&mut bytes[..]);
+            if let Ok(key) = Self::from_bytes(&bytes[..]) {
+                return key;
             }
         }
     }
 
-    fn from_exponent(x: &BigUint) -> Result<Self, DhError> {
+    /// `y = g^x mod p` by the constant-time exponentiation (public result, range-checked).
+    fn from_exponent(x: Box<Uint<X_LIMBS>>) -> Result<Self, DhError> {
         let grp = group();
-        let y = grp.g.modpow(x, &grp.p);
+        let m = &grp.modulus;
+        let mut y_mont = Uint(pow(m, &grp.g_mont, &x.0, PRIVATE_EXPONENT_BITS));
+        // Public by design: y = g^x is the public value.
+        let y = declassify(Uint(m.out_of_mont(&y_mont.0)));
+        y_mont.zeroize();
         // Only the range check: g = 2 is a quadratic residue (p ≡ 7 mod 8, checked by
         // `check_group`), so every g^x is in the prime-order subgroup by construction.
-        if y < grp.min_public || y > grp.max_public {
-            return Err(DhError::OutOfRange);
-        }
-        let bytes: [u8; DH_LEN] = to_fixed_be(&y, DH_LEN)
-            .and_then(|v| v.try_into().ok())
-            .ok_or(DhError::OutOfRange)?;
+        check_range(&y)?;
+        let mut bytes = [0u8; DH_LEN];
+        y.write_be_bytes(&mut bytes);
         Ok(DhPrivateKey {
-            x: x.clone(),
+            x,
             public: DhPublicKey { bytes },
         })
     }
@@ -150,27 +149,36 @@ impl DhPrivateKey {
         self.public.clone()
     }
 
-    /// `peer^x mod p` as exactly 256 bytes. `peer` was validated when it was decoded.
+    /// `peer^x mod p` as exactly 256 bytes, constant time in `x` and the result. `peer` was
+    /// validated when it was decoded.
     pub fn agree(&self, peer: &DhPublicKey) -> Result<SharedSecret, DhError> {
         let grp = group();
-        let y = BigUint::from_bytes_be(&peer.bytes);
-        let mut s = y.modpow(&self.x, &grp.p);
+        let m = &grp.modulus;
+        let y = Uint::<LIMBS>::from_be_bytes(&peer.bytes).ok_or(DhError::OutOfRange)?;
+        let base = Uint(m.to_mont(&y.0));
+        let mut s_mont = Uint(pow(m, &base.0, &self.x.0, PRIVATE_EXPONENT_BITS));
+        let s = Uint(m.out_of_mont(&s_mont.0));
+        s_mont.zeroize();
         // With y in the order-q subgroup and 0 < x < q, s = 1 is impossible and s = p - 1 (order
         // 2) cannot be in the subgroup; the check documents and enforces that reasoning.
-        if s.is_one() || s == &grp.p - 1u32 {
-            wipe(&mut s);
+        let mut one = [0u64; LIMBS];
+        one[0] = 1;
+        let degenerate = eq_bit(&s.0, &one) | eq_bit(&s.0, &grp.p_minus_1);
+        // Public by design: a degenerate result is reported as an error.
+        if declassify(degenerate) != 0 {
             return Err(DhError::DegenerateSecret);
         }
-        let bytes = to_fixed_be(&s, DH_LEN)
-            .and_then(|v| v.try_into().ok())
-            .ok_or(DhError::DegenerateSecret);
-        wipe(&mut s);
-        Ok(SharedSecret(bytes?))
+        let mut out = SharedSecret(Box::new([0u8; DH_LEN]));
+        s.write_be_bytes(&mut out.0[..]);
+        note("dh.shared", &out.0[..]);
+        Ok(out)
     }
 
     /// The exponent as 32 big-endian bytes (for state snapshots), wiped when dropped.
     pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
-        Zeroizing::new(to_fixed_be(&self.x, PRIVATE_LEN).unwrap_or_default())
+        let mut out = Zeroizing::new(vec![0u8; PRIVATE_LEN]);
+        self.x.write_be_bytes(&mut out);
+        out
     }
 
     /// Restores a key from [`Self::to_bytes`] (recomputes and re-checks the public value).
@@ -178,13 +186,14 @@ impl DhPrivateKey {
         if bytes.len() != PRIVATE_LEN {
             return Err(DhError::BadPrivateKey);
         }
-        let mut x = BigUint::from_bytes_be(bytes);
-        if x.is_zero() {
+        let mut x = Box::new(Uint::<X_LIMBS>::ZERO);
+        *x = Uint::from_be_bytes(bytes).ok_or(DhError::BadPrivateKey)?;
+        // Public by design: a zero exponent is refused (or redrawn by `generate`).
+        if declassify(is_zero(&x.0)) == 1 {
             return Err(DhError::BadPrivateKey);
         }
-        let key = Self::from_exponent(&x);
-        wipe(&mut x);
-        key
+        note("dh.x", bytes);
+        Self::from_exponent(x)
     }
 }
 
@@ -197,8 +206,9 @@ impl core::fmt::Debug for DhPrivateKey {
 }
 
 /// A 256-byte DH shared secret, wiped on drop.
+/// Boxed, so that moving it never copies the bytes.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub struct SharedSecret([u8; DH_LEN]);
+pub struct SharedSecret(Box<[u8; DH_LEN]>);
 
 impl SharedSecret {
     /// The bytes.

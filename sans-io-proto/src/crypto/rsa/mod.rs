@@ -7,13 +7,15 @@
 mod keygen;
 mod oaep;
 
-use num_bigint::BigUint;
-use num_traits::One;
 use rand_core::CryptoRngCore;
 use sha2::{Digest, Sha256};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
-use super::bigint::{mod_inverse, random_range, to_fixed_be, wipe};
+use super::bignum::inverse::{inv_mod_prime, inv_public_exponent, inv_vartime};
+use super::bignum::limbs::{add_assign, cond_sub, eq_bit, lt_bit, mul_wide, sub_mod};
+use super::bignum::modexp::{pow, pow_public};
+use super::bignum::{Modulus, Uint, declassify};
+use crate::leak_check::note;
 
 pub use oaep::OaepDecryptError;
 
@@ -29,6 +31,9 @@ pub const PUBLIC_KEY_LEN: usize = 4 + MODULUS_LEN;
 pub const PRIVATE_KEY_LEN: usize = 1 + MODULUS_LEN;
 const PRIME_LEN: usize = MODULUS_LEN / 2;
 const PRIVATE_KEY_VERSION: u8 = 0x01;
+/// Limbs of the modulus (2048 bits) and of each prime (1024 bits).
+pub(crate) const N_LIMBS: usize = MODULUS_BITS / 64;
+pub(crate) const P_LIMBS: usize = N_LIMBS / 2;
 
 /// Why an RSA operation or key was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,20 +63,28 @@ pub enum RsaError {
 }
 
 /// An RSA-2048 public key with `e = 65537`.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct RsaPublicKey {
-    n: BigUint,
-    e: BigUint,
+    /// `n` with its Montgomery constants (public; boxed to keep the key a pointer wide).
+    n: Box<Modulus<N_LIMBS>>,
 }
 
+impl PartialEq for RsaPublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.n.modulus() == other.n.modulus()
+    }
+}
+
+impl Eq for RsaPublicKey {}
+
 impl RsaPublicKey {
-    fn from_modulus(n: BigUint) -> Result<Self, RsaError> {
-        if n.bits() as usize != MODULUS_BITS || !n.bit(0) {
+    /// Checks that `n` is an odd 2048-bit number. Variable time: `n` is public.
+    fn from_modulus(n: &Uint<N_LIMBS>) -> Result<Self, RsaError> {
+        if n.0[N_LIMBS - 1] >> 63 != 1 || n.0[0] & 1 != 1 {
             return Err(RsaError::BadModulus);
         }
         Ok(RsaPublicKey {
-            n,
-            e: BigUint::from(PUBLIC_EXPONENT),
+            n: Box::new(Modulus::new(n)),
         })
     }
 
@@ -79,9 +92,7 @@ impl RsaPublicKey {
     pub fn to_bytes(&self) -> [u8; PUBLIC_KEY_LEN] {
         let mut out = [0u8; PUBLIC_KEY_LEN];
         out[..4].copy_from_slice(&PUBLIC_EXPONENT.to_be_bytes());
-        // n has exactly 2048 bits (checked at construction), so it fills the 256 bytes.
-        let n = self.n.to_bytes_be();
-        out[PUBLIC_KEY_LEN - n.len()..].copy_from_slice(&n);
+        out[4..].copy_from_slice(&self.modulus());
         out
     }
 
@@ -93,20 +104,31 @@ impl RsaPublicKey {
         if bytes[..4] != PUBLIC_EXPONENT.to_be_bytes() {
             return Err(RsaError::UnsupportedExponent);
         }
-        Self::from_modulus(BigUint::from_bytes_be(&bytes[4..]))
+        let n = Uint::from_be_bytes(&bytes[4..]).ok_or(RsaError::Malformed)?;
+        Self::from_modulus(&n)
     }
 
-    /// The modulus.
-    pub fn modulus(&self) -> &BigUint {
-        &self.n
+    /// The modulus `n` as 256 big-endian bytes.
+    pub fn modulus(&self) -> [u8; MODULUS_LEN] {
+        let mut out = [0u8; MODULUS_LEN];
+        Uint(*self.n.modulus()).write_be_bytes(&mut out);
+        out
     }
 
-    /// RSAEP (RFC 8017 §5.1.1): `m^e mod n`; `m` must be below `n`.
-    fn encrypt_raw(&self, m: &BigUint) -> Result<BigUint, RsaError> {
-        if m >= &self.n {
+    /// RSAEP (RFC 8017 §5.1.1): `m^e mod n`; `m` must be below `n`. Constant time in `m` (the
+    /// OAEP-encoded message is secret): `e` is public, and the range verdict is declassified
+    /// because a refusal is visible to the caller anyway.
+    fn encrypt_raw(&self, m: &Uint<N_LIMBS>) -> Result<Uint<N_LIMBS>, RsaError> {
+        // Public by design: whether the input is in range is the function's visible result.
+        if !declassify(lt_bit(&m.0, self.n.modulus()) == 1) {
             return Err(RsaError::OutOfRange);
         }
-        Ok(m.modpow(&self.e, &self.n))
+        let mut mm = Uint(self.n.to_mont(&m.0));
+        let mut y = Uint(pow_public(&self.n, &mm.0, u64::from(PUBLIC_EXPONENT)));
+        let out = Uint(self.n.out_of_mont(&y.0));
+        mm.zeroize();
+        y.zeroize();
+        Ok(out)
     }
 
     /// RSAES-OAEP-ENCRYPT with SHA-256 and MGF1-SHA256 (RFC 8017 §7.1.1).
@@ -117,15 +139,17 @@ impl RsaPublicKey {
         label: &[u8],
     ) -> Result<Vec<u8>, RsaError> {
         let em = oaep::encode(msg, label, rng)?;
-        let m = BigUint::from_bytes_be(&em[..]);
+        let m = Uint::from_be_bytes(&em[..]).ok_or(RsaError::OutOfRange)?;
         let c = self.encrypt_raw(&m)?;
-        to_fixed_be(&c, MODULUS_LEN).ok_or(RsaError::OutOfRange)
+        let mut out = vec![0u8; MODULUS_LEN];
+        c.write_be_bytes(&mut out);
+        Ok(out)
     }
 }
 
 impl core::fmt::Debug for RsaPublicKey {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let digest = Sha256::digest(self.n.to_bytes_be());
+        let digest = Sha256::digest(self.modulus());
         write!(
             f,
             "RsaPublicKey(n: sha256 {:02x}{:02x}{:02x}{:02x}…)",
@@ -134,34 +158,50 @@ impl core::fmt::Debug for RsaPublicKey {
     }
 }
 
-/// An RSA-2048 private key with its CRT values (RFC 8017 §3.2, second representation).
+/// The secret CRT values (RFC 8017 §3.2, second representation), boxed so that moving a key
+/// moves a pointer and the values stay in one place until they are wiped.
+#[derive(Clone, zeroize::ZeroizeOnDrop)]
+struct CrtSecret {
+    /// `p` with its Montgomery constants.
+    p: Modulus<P_LIMBS>,
+    /// `q` with its Montgomery constants.
+    q: Modulus<P_LIMBS>,
+    /// `dP = e⁻¹ mod (p-1)`.
+    dp: Uint<P_LIMBS>,
+    /// `dQ = e⁻¹ mod (q-1)`.
+    dq: Uint<P_LIMBS>,
+    /// `qInv = q⁻¹ mod p`, in Montgomery form modulo `p` (`qInv·R mod p`).
+    qinv_mont: Uint<P_LIMBS>,
+}
+
+/// An RSA-2048 private key with its CRT values. All secret values live in one heap block that
+/// is wiped when the key is dropped.
+///
+/// The full private exponent `d` is never computed: every private operation uses the CRT values
+/// (RFC 8017 §5.1.2 step 2.b), and `dP`, `dQ` come directly from `p - 1`, `q - 1`.
 #[derive(Clone)]
 pub struct RsaPrivateKey {
     public: RsaPublicKey,
-    d: BigUint,
-    p: BigUint,
-    q: BigUint,
-    dp: BigUint,
-    dq: BigUint,
-    qinv: BigUint,
-}
-
-impl Drop for RsaPrivateKey {
-    fn drop(&mut self) {
-        for x in [
-            &mut self.d,
-            &mut self.p,
-            &mut self.q,
-            &mut self.dp,
-            &mut self.dq,
-            &mut self.qinv,
-        ] {
-            wipe(x);
-        }
-    }
+    secret: Box<CrtSecret>,
 }
 
 impl zeroize::ZeroizeOnDrop for RsaPrivateKey {}
+
+/// `x - 1` for odd `x` (clears bit 0; constant time).
+fn minus_one<const L: usize>(x: &Uint<L>) -> Uint<L> {
+    let mut out = x.clone();
+    out.0[0] &= !1;
+    out
+}
+
+/// Notes a fixed-width secret for the freed-memory test (both images are searched).
+fn note_uint<const L: usize>(kind: &'static str, x: &Uint<L>) {
+    if cfg!(feature = "leak-check") {
+        let mut bytes = Zeroizing::new([0u8; MODULUS_LEN]);
+        x.write_be_bytes(&mut bytes[..8 * L]);
+        note(kind, &bytes[..8 * L]);
+    }
+}
 
 impl RsaPrivateKey {
     /// Generates a key from two random 1024-bit probable primes (see [`keygen`]).
@@ -169,36 +209,60 @@ impl RsaPrivateKey {
         keygen::generate(rng)
     }
 
-    /// Builds and checks a key from its two primes: `n = p·q` of exactly 2048 bits,
-    /// `d = e⁻¹ mod lcm(p-1, q-1)` with `d > 2^1024` (FIPS 186-5 §A.1.1), and the CRT values.
-    pub(crate) fn from_primes(p: BigUint, q: BigUint) -> Result<Self, RsaError> {
-        let one = BigUint::one();
-        if p == q
-            || p.bits() as usize != MODULUS_BITS / 2
-            || q.bits() as usize != MODULUS_BITS / 2
-            || !p.bit(0)
-            || !q.bit(0)
-        {
+    /// Builds and checks a key from its two primes, in constant time: `p ≠ q`, both odd with
+    /// exactly 1024 bits, `n = p·q` with exactly 2048 bits, `e` invertible modulo `p - 1` and
+    /// `q - 1`; then `dP`, `dQ` ([`inv_public_exponent`]) and `qInv = q^(p-2) mod p` (Fermat).
+    /// Only the verdicts and `n` are declassified. Primality is not re-proved here: a composite
+    /// shows up in [`Self::from_bytes`]' round trip.
+    pub(crate) fn from_primes(p: Uint<P_LIMBS>, q: Uint<P_LIMBS>) -> Result<Self, RsaError> {
+        let top = |x: &Uint<P_LIMBS>| x.0[P_LIMBS - 1] >> 63;
+        let bad = eq_bit(&p.0, &q.0)
+            | (top(&p) ^ 1)
+            | (top(&q) ^ 1)
+            | (p.0[0] & 1 ^ 1)
+            | (q.0[0] & 1 ^ 1);
+        // Public by design: a refused key is reported to the caller.
+        if declassify(bad) != 0 {
             return Err(RsaError::InconsistentKey);
         }
-        let public = RsaPublicKey::from_modulus(&p * &q).map_err(|_| RsaError::InconsistentKey)?;
-        let (p1, q1) = (&p - &one, &q - &one);
-        let lambda = num_integer::Integer::lcm(&p1, &q1);
-        let d = mod_inverse(&public.e, &lambda).ok_or(RsaError::InconsistentKey)?;
-        if d.bits() as usize <= MODULUS_BITS / 2 {
-            return Err(RsaError::InconsistentKey);
+        let mut n = Uint::<N_LIMBS>::ZERO;
+        mul_wide(&p.0, &q.0, &mut n.0);
+        // Public by design: n is the public modulus.
+        let n = declassify(n);
+        let public = RsaPublicKey::from_modulus(&n).map_err(|_| RsaError::InconsistentKey)?;
+        let (p1, q1) = (minus_one(&p), minus_one(&q));
+        let e = u64::from(PUBLIC_EXPONENT);
+        debug_assert_eq!(e, 65537);
+        let dp = inv_public_exponent::<P_LIMBS, 65537>(&p1).ok_or(RsaError::InconsistentKey)?;
+        let dq = inv_public_exponent::<P_LIMBS, 65537>(&q1).ok_or(RsaError::InconsistentKey)?;
+        let mp = Modulus::new(&p);
+        let mq = Modulus::new(&q);
+        // q mod p: q < 2^1024 < 2p, so one conditional subtraction reduces it.
+        let mut q_mod_p = q.clone();
+        cond_sub(&mut q_mod_p.0, 0, mp.modulus());
+        let mut q_mont = Uint(mp.to_mont(&q_mod_p.0));
+        let qinv_mont = Uint(inv_mod_prime(&mp, &q_mont.0));
+        q_mont.zeroize();
+        for (kind, x) in [
+            ("rsa.p", &p),
+            ("rsa.q", &q),
+            ("rsa.p-1", &p1),
+            ("rsa.q-1", &q1),
+            ("rsa.dP", &dp),
+            ("rsa.dQ", &dq),
+            ("rsa.qInv(mont)", &qinv_mont),
+        ] {
+            note_uint(kind, x);
         }
-        let dp = &d % &p1;
-        let dq = &d % &q1;
-        let qinv = mod_inverse(&q, &p).ok_or(RsaError::InconsistentKey)?;
         Ok(RsaPrivateKey {
             public,
-            d,
-            p,
-            q,
-            dp,
-            dq,
-            qinv,
+            secret: Box::new(CrtSecret {
+                p: mp,
+                q: mq,
+                dp,
+                dq,
+                qinv_mont,
+            }),
         })
     }
 
@@ -209,12 +273,10 @@ impl RsaPrivateKey {
 
     /// The canonical encoding `0x01 || p || q` (PROTOCOL.md §2.1), wiped when dropped.
     pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
-        let mut out = Zeroizing::new(Vec::with_capacity(PRIVATE_KEY_LEN));
-        out.push(PRIVATE_KEY_VERSION);
-        for prime in [&self.p, &self.q] {
-            let bytes = Zeroizing::new(to_fixed_be(prime, PRIME_LEN).unwrap_or_default());
-            out.extend_from_slice(&bytes);
-        }
+        let mut out = Zeroizing::new(vec![0u8; PRIVATE_KEY_LEN]);
+        out[0] = PRIVATE_KEY_VERSION;
+        Uint(*self.secret.p.modulus()).write_be_bytes(&mut out[1..1 + PRIME_LEN]);
+        Uint(*self.secret.q.modulus()).write_be_bytes(&mut out[1 + PRIME_LEN..]);
         out
     }
 
@@ -225,86 +287,111 @@ impl RsaPrivateKey {
         if bytes.len() != PRIVATE_KEY_LEN || bytes[0] != PRIVATE_KEY_VERSION {
             return Err(RsaError::Malformed);
         }
-        let p = BigUint::from_bytes_be(&bytes[1..1 + PRIME_LEN]);
-        let q = BigUint::from_bytes_be(&bytes[1 + PRIME_LEN..]);
+        let p = Uint::from_be_bytes(&bytes[1..1 + PRIME_LEN]).ok_or(RsaError::Malformed)?;
+        let q = Uint::from_be_bytes(&bytes[1 + PRIME_LEN..]).ok_or(RsaError::Malformed)?;
         let key = Self::from_primes(p, q)?;
         // Round trip a fixed value through the public and the CRT private operation: a composite
         // "prime" or any other inconsistency shows up here instead of as wrong plaintexts later.
-        let m = BigUint::from(0x0123_4567_89ab_cdefu64);
+        let m = Uint::<N_LIMBS>::from_u64(0x0123_4567_89ab_cdef);
         let c = key.public.encrypt_raw(&m)?;
-        if key.crt(&c) != m {
+        let back = key.crt(&c);
+        // Public by design: whether the key is consistent is the function's visible result.
+        if !declassify(eq_bit(&back.0, &m.0) == 1) {
             return Err(RsaError::InconsistentKey);
         }
         Ok(key)
     }
 
-    /// RSADP with CRT (RFC 8017 §5.1.2 step 2.b): `m1 = c^dP mod p`, `m2 = c^dQ mod q`,
-    /// `h = qInv·(m1 - m2) mod p`, `m = m2 + q·h`.
-    fn crt(&self, c: &BigUint) -> BigUint {
-        let mut m1 = c.modpow(&self.dp, &self.p);
-        let mut m2 = c.modpow(&self.dq, &self.q);
-        let m2_mod_p = &m2 % &self.p;
-        let mut diff = if m1 >= m2_mod_p {
-            &m1 - &m2_mod_p
-        } else {
-            &m1 + &self.p - &m2_mod_p
+    /// RSADP with CRT (RFC 8017 §5.1.2 step 2.b), constant time: `m1 = c^dP mod p`,
+    /// `m2 = c^dQ mod q`, `h = qInv·(m1 - m2) mod p`, `m = m2 + q·h`.
+    fn crt(&self, c: &Uint<N_LIMBS>) -> Uint<N_LIMBS> {
+        let s = &*self.secret;
+        let half = |m: &Modulus<P_LIMBS>, d: &Uint<P_LIMBS>| -> Uint<P_LIMBS> {
+            let mut cm = Uint(m.reduce_wide(&c.0));
+            let mut base = Uint(m.to_mont(&cm.0));
+            let mut x = Uint(pow(m, &base.0, &d.0, 64 * P_LIMBS));
+            let out = Uint(m.out_of_mont(&x.0));
+            cm.zeroize();
+            base.zeroize();
+            x.zeroize();
+            out
         };
-        let mut h = (&self.qinv * &diff) % &self.p;
-        let m = &m2 + &self.q * &h;
-        for x in [&mut m1, &mut m2, &mut diff, &mut h] {
-            wipe(x);
-        }
+        let m1 = half(&s.p, &s.dp);
+        let m2 = half(&s.q, &s.dq);
+        // m2 < q < 2p: one conditional subtraction gives m2 mod p.
+        let mut diff = m1.clone();
+        let mut m2p = m2.clone();
+        cond_sub(&mut m2p.0, 0, s.p.modulus());
+        sub_mod(&mut diff.0, &m2p.0, s.p.modulus());
+        // h = qInv·diff mod p: Montgomery product of qInv·R and diff.
+        let h = Uint(s.p.mul(&s.qinv_mont.0, &diff.0));
+        let mut m = Uint::<N_LIMBS>::ZERO;
+        mul_wide(s.q.modulus(), &h.0, &mut m.0);
+        let mut m2w = Uint::<N_LIMBS>::ZERO;
+        m2w.0[..P_LIMBS].copy_from_slice(&m2.0);
+        add_assign(&mut m.0, &m2w.0);
         m
     }
 
-    /// `r⁻¹ mod n` through the prime factors: two extended Euclids on 1024-bit numbers, joined
-    /// by Garner's formula (the CRT recombination of RFC 8017 §5.1.2), cost well under one on
-    /// 2048-bit numbers. `None` when `r` shares a factor with `n`.
-    fn inverse_mod_n(&self, r: &BigUint) -> Option<BigUint> {
-        let mut inv_p = mod_inverse(&(r % &self.p), &self.p)?;
-        let mut inv_q = mod_inverse(&(r % &self.q), &self.q)?;
-        let inv_q_mod_p = &inv_q % &self.p;
-        let mut diff = if inv_p >= inv_q_mod_p {
-            &inv_p - &inv_q_mod_p
-        } else {
-            &inv_p + &self.p - &inv_q_mod_p
-        };
-        let mut h = (&self.qinv * &diff) % &self.p;
-        let inv = &inv_q + &self.q * &h;
-        for x in [&mut inv_p, &mut inv_q, &mut diff, &mut h] {
-            wipe(x);
+    /// A uniformly random integer in `[0, n)` by rejection sampling over 2048-bit draws.
+    fn random_below_n(&self, rng: &mut impl CryptoRngCore) -> Uint<N_LIMBS> {
+        let mut bytes = Zeroizing::new([0u8; MODULUS_LEN]);
+        loop {
+            rng.fill_bytes(&mut bytes[..]);
+            let x = Uint::from_be_bytes(&bytes[..]).unwrap_or(Uint::ZERO);
+            // Public by design: whether a random draw exceeded n says nothing about the value
+            // kept (each draw is independent) nor about the key (n is public).
+            if declassify(lt_bit(&x.0, self.public.n.modulus()) == 1) {
+                return x;
+            }
         }
-        Some(inv)
     }
 
-    /// The private operation, blinded and checked:
+    /// The private operation, blinded and checked (constant time in `c`, the key and the
+    /// blinding values):
     /// - **blinding**: `c' = c·r^e mod n` with a fresh random `r`, so the exponentiations never see
-    ///   the attacker's `c` (timing attacks on modpow learn nothing useful); unblind with `r⁻¹`;
+    ///   the attacker's `c`; unblind with `r⁻¹`. The inverse is computed *blinded*: with a second
+    ///   secret uniform `s`, `t = r·s mod n` is uniform and independent of `r`, so `t` is
+    ///   declassified and inverted by a fast variable-time algorithm, and `r⁻¹ = t⁻¹·s`
+    ///   (OpenSSL's `BN_mod_inverse_blinded`);
     /// - **fault check**: release `m` only if `m^e ≡ c (mod n)`; a CRT computation disturbed by a
     ///   fault would otherwise leak a factor of `n` (Boneh–DeMillo–Lipton).
     pub(crate) fn private_op(
         &self,
-        c: &BigUint,
+        c: &Uint<N_LIMBS>,
         rng: &mut impl CryptoRngCore,
-    ) -> Result<BigUint, RsaError> {
+    ) -> Result<Uint<N_LIMBS>, RsaError> {
         let n = &self.public.n;
-        if c >= n {
+        if lt_bit(&c.0, n.modulus()) != 1 {
             return Err(RsaError::OutOfRange);
         }
-        let two = BigUint::from(2u32);
-        let (mut r, mut r_inv) = loop {
-            let r = random_range(&two, n, rng).ok_or(RsaError::OutOfRange)?;
-            if let Some(inv) = self.inverse_mod_n(&r) {
-                break (r, inv);
+        let (r_mont, r_inv) = loop {
+            let r = self.random_below_n(rng);
+            let s = self.random_below_n(rng);
+            let r_mont = Uint(n.to_mont(&r.0));
+            // t = r·s mod n (the Montgomery product of r·R and s).
+            let t = Uint(n.mul(&r_mont.0, &s.0));
+            // Public by design: t is uniform and independent of r (s is a secret uniform mask).
+            let t = declassify(t);
+            if let Some(t_inv) = inv_vartime(&t.0, n.modulus()) {
+                let s_mont = Uint(n.to_mont(&s.0));
+                // r⁻¹ = t⁻¹·s: the Montgomery product of t⁻¹ and s·R.
+                let r_inv = Uint(n.mul(&t_inv, &s_mont.0));
+                break (r_mont, r_inv);
             }
         };
-        let mut blinded = (c * r.modpow(&self.public.e, n)) % n;
-        let mut m_blinded = self.crt(&blinded);
-        let m = (&m_blinded * &r_inv) % n;
-        for x in [&mut r, &mut r_inv, &mut blinded, &mut m_blinded] {
-            wipe(x);
-        }
-        if &m.modpow(&self.public.e, n) != c {
+        note_uint("rsa.blinding r^-1", &r_inv);
+        // c' = c·r^e: the Montgomery product of c and r^e·R.
+        let re = Uint(pow_public(n, &r_mont.0, u64::from(PUBLIC_EXPONENT)));
+        let blinded = Uint(n.mul(&c.0, &re.0));
+        let m_blinded = self.crt(&blinded);
+        // m = m'·r⁻¹: the Montgomery product of m' and r⁻¹·R.
+        let r_inv_mont = Uint(n.to_mont(&r_inv.0));
+        let m = Uint(n.mul(&m_blinded.0, &r_inv_mont.0));
+        let check =
+            Uint(n.out_of_mont(&pow_public(n, &n.to_mont(&m.0), u64::from(PUBLIC_EXPONENT))));
+        // Public by design: a failed fault check is reported as an error.
+        if !declassify(eq_bit(&check.0, &c.0) == 1) {
             return Err(RsaError::FaultDetected);
         }
         Ok(m)
@@ -322,16 +409,17 @@ impl RsaPrivateKey {
         if ciphertext.len() != MODULUS_LEN {
             return Err(OaepDecryptError);
         }
-        let c = BigUint::from_bytes_be(ciphertext);
-        let mut m = self.private_op(&c, rng).map_err(|_| OaepDecryptError)?;
-        let em = Zeroizing::new(to_fixed_be(&m, MODULUS_LEN).ok_or(OaepDecryptError)?);
-        wipe(&mut m);
-        oaep::decode(&em, label)
+        let c = Uint::from_be_bytes(ciphertext).ok_or(OaepDecryptError)?;
+        let m = self.private_op(&c, rng).map_err(|_| OaepDecryptError)?;
+        let mut em = Zeroizing::new([0u8; MODULUS_LEN]);
+        m.write_be_bytes(&mut em[..]);
+        note("rsa.oaep EM (decrypt)", &em[..]);
+        oaep::decode(&em[..], label)
     }
 
     #[cfg(test)]
     fn corrupt_crt_exponent_for_test(&mut self) {
-        self.dp += 2u32;
+        self.secret.dp.0[0] ^= 2;
     }
 }
 
@@ -356,18 +444,17 @@ mod tests {
     }
 
     #[test]
-    fn blinding_inverse_through_the_factors_is_the_inverse_mod_n() {
+    fn private_op_inverts_the_public_op() {
         let key = key();
-        let n = &key.public.n;
         let mut rng = ChaCha8Rng::seed_from_u64(5);
-        for _ in 0..20 {
-            let r = random_range(&BigUint::from(2u32), n, &mut rng).unwrap();
-            let inv = key.inverse_mod_n(&r).unwrap();
-            assert!(&inv < n);
-            assert!(((&r * &inv) % n).is_one());
+        for _ in 0..8 {
+            let m = key.random_below_n(&mut rng);
+            let c = key.public.encrypt_raw(&m).unwrap();
+            let back = key.private_op(&c, &mut rng).unwrap();
+            assert_eq!(back.0, m.0);
         }
-        // A multiple of a prime factor has no inverse.
-        assert!(key.inverse_mod_n(&(&key.p * 3u32)).is_none());
+        let n = Uint(*key.public.n.modulus());
+        assert_eq!(key.private_op(&n, &mut rng), Err(RsaError::OutOfRange));
     }
 
     #[test]
@@ -403,7 +490,7 @@ mod tests {
             .oaep_encrypt(&mut rng, b"secret", b"")
             .unwrap();
         k.corrupt_crt_exponent_for_test();
-        let c = BigUint::from_bytes_be(&ct);
+        let c = Uint::from_be_bytes(&ct).unwrap();
         assert_eq!(k.private_op(&c, &mut rng), Err(RsaError::FaultDetected));
         assert_eq!(k.oaep_decrypt(&mut rng, &ct, b""), Err(OaepDecryptError));
     }

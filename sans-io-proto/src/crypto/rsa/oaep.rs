@@ -48,8 +48,11 @@ pub(super) fn encode(
     db[DB_LEN - msg.len() - 1] = 0x01;
     db[DB_LEN - msg.len()..].copy_from_slice(msg);
     rng.fill_bytes(seed);
+    crate::leak_check::note("rsa.oaep seed", seed);
+    crate::leak_check::note("rsa.oaep message", msg);
     mgf1_xor(seed, db); // maskedDB = DB xor MGF(seed)
     mgf1_xor(db, seed); // maskedSeed = seed xor MGF(maskedDB)
+    crate::leak_check::note("rsa.oaep EM", &em[..]);
     Ok(em)
 }
 
@@ -81,6 +84,10 @@ pub(super) fn decode(em: &[u8], label: &[u8]) -> Result<Zeroizing<Vec<u8>>, Oaep
         looking &= 1 - is_one;
     }
     bad |= looking;
+    // Public by design: success or failure is the visible result (one opaque error for every
+    // cause), and on success the separator position gives the plaintext length, which the
+    // output shows anyway.
+    let (bad, separator) = crate::crypto::bignum::declassify((bad, separator));
     if bad != 0 {
         return Err(OaepDecryptError);
     }
