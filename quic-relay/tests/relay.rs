@@ -15,7 +15,7 @@ async fn relay(limits: Limits) -> RelayHandle {
         listen: "127.0.0.1:0".parse().unwrap(),
         cert_dir: None,
         limits,
-        queue_len: 1024,
+        workers: 2,
     };
     Relay::bind(config).await.unwrap()
 }
@@ -324,6 +324,7 @@ async fn a_flood_of_joiners_lands_in_valid_rooms_of_two() {
 async fn an_idle_client_is_timed_out() {
     let r = relay(Limits {
         idle_timeout: Duration::from_millis(700),
+        stream_timeout: Duration::from_millis(700),
         ..Limits::default()
     })
     .await;

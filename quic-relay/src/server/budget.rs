@@ -1,0 +1,110 @@
+//! Memory accounting: the relay-wide budget (`--max-memory`), each connection's outbound queue
+//! bound, and the charges that frames carry while the relay holds them.
+//!
+//! All bounds are tokio semaphores counted in bytes. A frame read from a client is charged to the
+//! global budget before its body is read (waiting when the budget is spent: the relay stops
+//! reading, QUIC flow control slows the client); a payload is also charged to its peer's queue
+//! before it is handed over (waiting when that queue is full). The charges travel with the frame
+//! ([`OutFrame`]) and are released when QUIC has taken its bytes, or when it is dropped anywhere
+//! (a peer gone, a connection closed): memory is returned by construction, never by bookkeeping.
+
+use std::sync::Arc;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+
+use crate::core::{ConnEvent, ConnId, PairingId};
+use sans_io_proto::frame::ErrorCode;
+
+/// Bytes a connection may have in control frames from its shard (room events and their errors)
+/// waiting to be written; a client that lets more pile up is not reading and is closed.
+pub const CONTROL_ALLOWANCE: usize = 8 * 1024;
+
+/// Permits held for a frame; released when dropped.
+#[derive(Debug, Default)]
+pub(crate) struct Charge {
+    _permits: [Option<OwnedSemaphorePermit>; 2],
+}
+
+impl Charge {
+    pub(crate) fn of(a: OwnedSemaphorePermit) -> Self {
+        Charge {
+            _permits: [Some(a), None],
+        }
+    }
+
+    pub(crate) fn of_two(a: OwnedSemaphorePermit, b: OwnedSemaphorePermit) -> Self {
+        Charge {
+            _permits: [Some(a), Some(b)],
+        }
+    }
+}
+
+/// Encoded relay frame bytes on their way to a client, with the memory they are charged.
+#[derive(Debug)]
+pub(crate) struct OutFrame {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) _charge: Charge,
+}
+
+/// What reaches a connection's task from the shards.
+#[derive(Debug)]
+pub(crate) enum ToConn {
+    /// Bytes to write to the client.
+    Frame(OutFrame),
+    /// A change of the connection's room state.
+    Event(ConnEvent),
+    /// The current peer, or none.
+    Peer(Option<(PairingId, ConnHandle)>),
+    /// Close at once with this code (the client let its control frames pile up).
+    Close(ErrorCode),
+}
+
+/// How to reach a connection: its message channel and its queue bounds. Cloned into the shard
+/// that seats it and into its peer's task.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnHandle {
+    pub(crate) id: ConnId,
+    pub(crate) tx: mpsc::UnboundedSender<ToConn>,
+    /// Bytes of payloads from the peer and of the connection's own replies (`queue_bytes`).
+    pub(crate) queue: Arc<Semaphore>,
+    /// Bytes of control frames from the shard ([`CONTROL_ALLOWANCE`]).
+    pub(crate) control: Arc<Semaphore>,
+}
+
+impl ConnHandle {
+    pub(crate) fn new(id: ConnId, queue_bytes: usize) -> (Self, mpsc::UnboundedReceiver<ToConn>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (
+            ConnHandle {
+                id,
+                tx,
+                queue: Arc::new(Semaphore::new(queue_bytes)),
+                control: Arc::new(Semaphore::new(CONTROL_ALLOWANCE)),
+            },
+            rx,
+        )
+    }
+
+    /// Delivers a message (a connection that is gone ignores it; the charge is then released).
+    pub(crate) fn send(&self, message: ToConn) {
+        let _ = self.tx.send(message);
+    }
+
+    /// The connection is over: anyone waiting for room in its queues gives up.
+    pub(crate) fn close(&self) {
+        self.queue.close();
+        self.control.close();
+    }
+}
+
+/// `n` permits of `semaphore` if they are free now.
+pub(crate) fn try_take(semaphore: &Arc<Semaphore>, n: usize) -> Option<OwnedSemaphorePermit> {
+    let n = u32::try_from(n).ok()?;
+    semaphore.clone().try_acquire_many_owned(n).ok()
+}
+
+/// `n` permits of `semaphore`, waiting for them; `None` if it is closed (or `n` is absurd).
+pub(crate) async fn take(semaphore: Arc<Semaphore>, n: usize) -> Option<OwnedSemaphorePermit> {
+    let n = u32::try_from(n).ok()?;
+    semaphore.acquire_many_owned(n).await.ok()
+}
