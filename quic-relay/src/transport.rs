@@ -14,9 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Idle timeout offered by both sides: a connection that hears nothing for this long is dead.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(4);
 /// Silence after which a side sends a QUIC PING to keep the other side's idle timer running.
-pub const KEEP_ALIVE: Duration = Duration::from_millis(1500);
+pub const KEEP_ALIVE: Duration = Duration::from_secs(1);
 /// Receive window of the one stream and of the whole connection, on the relay: what a client may
 /// send beyond what the relay has read. When the relay stops reading (back-pressure), QUIC holds
 /// at most this much and the client's writes block.

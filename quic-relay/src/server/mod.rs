@@ -6,7 +6,7 @@
 //!
 //! Admission (PROTOCOL.md §3.6): a connection is counted against `max_connections` and reserves
 //! [`CONN_RESERVATION`] bytes of `max_memory` the moment it is accepted, before its handshake and
-//! its stream. Over either bound it is refused with an `Error` frame it can read (after its
+//! its stream (and only while a queue's worth of memory would be left for frames). Over either bound it is refused with an `Error` frame it can read (after its
 //! handshake and stream, with a short linger); beyond [`MAX_REFUSALS`] refusals in progress, at
 //! the QUIC level before any handshake.
 
@@ -155,8 +155,12 @@ impl Ctx {
             .clone()
             .try_acquire_owned()
             .map_err(|_| "the relay is full (too many connections)")?;
-        let memory = budget::try_take(&self.memory, CONN_RESERVATION)
+        // Admitted only if a queue's worth of memory is left besides the reservation, so the
+        // connections already in can still move frames.
+        let headroom = self.limits.queue_bytes;
+        let mut memory = budget::try_take(&self.memory, CONN_RESERVATION + headroom)
             .ok_or("the relay is full (memory bound reached)")?;
+        drop(memory.split(headroom));
         Ok(Admission {
             _slot: slot,
             _memory: memory,
