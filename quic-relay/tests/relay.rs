@@ -338,3 +338,20 @@ async fn shutdown_tells_clients() {
         }
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pin_is_the_sha256_of_the_whole_certificate_sent_in_tls() {
+    use sha2::{Digest, Sha256};
+    let r = relay(Limits::default()).await;
+    let c = connect(&r).await;
+    let chain =
+        c.tx.connection()
+            .peer_identity()
+            .expect("the relay presented a certificate")
+            .downcast::<Vec<rustls::pki_types::CertificateDer<'static>>>()
+            .expect("a rustls certificate chain");
+    assert_eq!(chain.len(), 1, "one self-signed certificate");
+    let digest: [u8; 32] = Sha256::digest(chain[0].as_ref()).into();
+    assert_eq!(digest, r.fingerprint());
+    r.shutdown().await;
+}
