@@ -53,6 +53,9 @@ struct Args {
     /// An older relay binary to measure first, with the flags main's relay takes.
     #[arg(long)]
     baseline: Option<PathBuf>,
+    /// Run this binary (built from this tree, e.g. an experiment) instead of the bench's own.
+    #[arg(long)]
+    relay_bin: Option<PathBuf>,
     /// Measure each relay this many times.
     #[arg(long, default_value_t = 1)]
     runs: usize,
@@ -111,7 +114,7 @@ impl Drop for TempDir {
 }
 
 impl Relay {
-    fn start(kind: &Kind, cpus: Option<&str>) -> Relay {
+    fn start(kind: &Kind, cpus: Option<&str>, this_bin: Option<&PathBuf>) -> Relay {
         let (binary, flags): (PathBuf, Vec<String>) = match kind {
             Kind::External(addr, pin) => {
                 return Relay {
@@ -128,7 +131,10 @@ impl Relay {
                 if let Some(w) = workers {
                     flags.extend(["--workers".into(), w.to_string()]);
                 }
-                (env!("CARGO_BIN_EXE_quic-relay").into(), flags)
+                let binary = this_bin
+                    .cloned()
+                    .unwrap_or_else(|| env!("CARGO_BIN_EXE_quic-relay").into());
+                (binary, flags)
             }
             Kind::Baseline(path) => (
                 path.clone(),
@@ -171,7 +177,8 @@ impl Relay {
         let stdout = child.stdout.take().expect("relay stdout");
         let mut addr = None;
         let mut pin = None;
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        let mut lines = BufReader::new(stdout).lines();
+        for line in lines.by_ref().map_while(Result::ok) {
             if let Some(rest) = line.strip_prefix("e2e-chat relay listening on ") {
                 addr = rest.split_whitespace().next().and_then(|a| a.parse().ok());
             }
@@ -180,6 +187,9 @@ impl Relay {
                 break;
             }
         }
+        // Keep reading what else it prints: a relay whose stdout is closed may die of it (main's
+        // relay does).
+        std::thread::spawn(move || lines.for_each(drop));
         Relay {
             child: Some(child),
             addr: addr.expect("relay address"),
@@ -249,7 +259,11 @@ async fn connect(relay: &Relay, eps: &[quinn::Endpoint], i: usize) -> RelayConne
 }
 
 async fn idle(args: &Args, kind: &Kind) -> String {
-    let relay = Arc::new(Relay::start(kind, args.relay_cpus.as_deref()));
+    let relay = Arc::new(Relay::start(
+        kind,
+        args.relay_cpus.as_deref(),
+        args.relay_bin.as_ref(),
+    ));
     let eps = Arc::new(endpoints(args.endpoints.max(args.idle / 500)));
     let before = relay.rss_kib();
     let mut conns = Vec::with_capacity(args.idle);
@@ -298,7 +312,11 @@ async fn futures_join<F: std::future::Future<Output = T> + Send + 'static, T: Se
 
 /// One traffic run; returns its table row and its p99 in ms.
 async fn traffic(args: &Args, kind: &Kind) -> (String, f64) {
-    let relay = Arc::new(Relay::start(kind, args.relay_cpus.as_deref()));
+    let relay = Arc::new(Relay::start(
+        kind,
+        args.relay_cpus.as_deref(),
+        args.relay_bin.as_ref(),
+    ));
     let eps = Arc::new(endpoints(args.endpoints));
     let before = relay.rss_kib();
     // Pair everyone up.
@@ -479,6 +497,7 @@ fn main() {
             idle: 0,
             workers: vec![1, 2],
             baseline: None,
+            relay_bin: None,
             runs: 1,
             relay_cpus: None,
             endpoints: 2,

@@ -47,6 +47,10 @@ pub fn relay_transport() -> Arc<quinn::TransportConfig> {
     t.stream_receive_window(RECEIVE_WINDOW.into());
     t.receive_window(RECEIVE_WINDOW.into());
     t.send_window(u64::from(SEND_WINDOW));
+    // No path MTU discovery: datagrams stay at QUIC's 1,200 bytes. Chat frames are small, and
+    // quinn keeps a send buffer of one MTU per connection: 1.3 KiB less per idle connection
+    // (BENCHMARKS.md, relay memory).
+    t.mtu_discovery_config(None);
     Arc::new(t)
 }
 

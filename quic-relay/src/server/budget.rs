@@ -10,7 +10,9 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use std::collections::VecDeque;
+
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use crate::core::{ConnEvent, ConnId, PairingId};
 use sans_io_proto::frame::ErrorCode;
@@ -59,12 +61,68 @@ pub(crate) enum ToConn {
     Close(ErrorCode),
 }
 
-/// How to reach a connection: its message channel and its queue bounds. Cloned into the shard
-/// that seats it and into its peer's task.
+/// A connection's mailbox: the shards' messages for it, in order. Unlike a channel it allocates
+/// nothing until a message arrives (an idle connection costs a few dozen bytes here, not a
+/// channel block of 32 slots), and it is unbounded only in count: every frame in it is charged
+/// ([`OutFrame`]), and the other messages follow the connection's own rate-limited requests.
+#[derive(Debug, Default)]
+pub(crate) struct Mailbox {
+    queue: std::sync::Mutex<(VecDeque<ToConn>, bool)>,
+    notify: Notify,
+}
+
+impl Mailbox {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (VecDeque<ToConn>, bool)> {
+        // Nothing panics while holding this lock; a poisoned one is still consistent.
+        self.queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Delivers a message (dropped, with its charge, if the mailbox is closed).
+    pub(crate) fn send(&self, message: ToConn) {
+        let refused = {
+            let mut q = self.lock();
+            if q.1 {
+                Some(message)
+            } else {
+                q.0.push_back(message);
+                None
+            }
+        };
+        match refused {
+            Some(message) => drop(message),
+            None => self.notify.notify_one(),
+        }
+    }
+
+    /// The next message, if one is there.
+    pub(crate) fn try_recv(&self) -> Option<ToConn> {
+        self.lock().0.pop_front()
+    }
+
+    /// Resolves after a message was delivered (check with [`Self::try_recv`]).
+    pub(crate) async fn notified(&self) {
+        self.notify.notified().await;
+    }
+
+    /// Refuses further messages and drops those waiting (releasing their charges).
+    pub(crate) fn close(&self) {
+        let dropped = {
+            let mut q = self.lock();
+            q.1 = true;
+            std::mem::take(&mut q.0)
+        };
+        drop(dropped);
+    }
+}
+
+/// How to reach a connection: its mailbox and its queue bounds. Cloned into the shard that
+/// seats it and into its peer's task.
 #[derive(Debug, Clone)]
 pub(crate) struct ConnHandle {
     pub(crate) id: ConnId,
-    pub(crate) tx: mpsc::UnboundedSender<ToConn>,
+    pub(crate) inbox: Arc<Mailbox>,
     /// Bytes of payloads from the peer and of the connection's own replies (`queue_bytes`).
     pub(crate) queue: Arc<Semaphore>,
     /// Bytes of control frames from the shard ([`CONTROL_ALLOWANCE`]).
@@ -72,26 +130,24 @@ pub(crate) struct ConnHandle {
 }
 
 impl ConnHandle {
-    pub(crate) fn new(id: ConnId, queue_bytes: usize) -> (Self, mpsc::UnboundedReceiver<ToConn>) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        (
-            ConnHandle {
-                id,
-                tx,
-                queue: Arc::new(Semaphore::new(queue_bytes)),
-                control: Arc::new(Semaphore::new(CONTROL_ALLOWANCE)),
-            },
-            rx,
-        )
+    pub(crate) fn new(id: ConnId, queue_bytes: usize) -> Self {
+        ConnHandle {
+            id,
+            inbox: Arc::new(Mailbox::default()),
+            queue: Arc::new(Semaphore::new(queue_bytes)),
+            control: Arc::new(Semaphore::new(CONTROL_ALLOWANCE)),
+        }
     }
 
-    /// Delivers a message (a connection that is gone ignores it; the charge is then released).
+    /// Delivers a message (a connection that is gone drops it; the charge is then released).
     pub(crate) fn send(&self, message: ToConn) {
-        let _ = self.tx.send(message);
+        self.inbox.send(message);
     }
 
-    /// The connection is over: anyone waiting for room in its queues gives up.
+    /// The connection is over: its mailbox refuses messages, and anyone waiting for room in its
+    /// queues gives up.
     pub(crate) fn close(&self) {
+        self.inbox.close();
         self.queue.close();
         self.control.close();
     }

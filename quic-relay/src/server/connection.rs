@@ -40,9 +40,10 @@ pub(crate) struct Admission {
 }
 
 /// Serves one accepted connection until it ends.
-pub(crate) async fn serve(ctx: Arc<Ctx>, incoming: quinn::Incoming, admission: Admission) {
-    // The handshake is bounded by the QUIC idle timeout.
-    let connection = match incoming.await {
+pub(crate) async fn serve(ctx: Arc<Ctx>, incoming: Box<quinn::Incoming>, admission: Admission) {
+    // The handshake is bounded by the QUIC idle timeout. (`incoming` comes boxed: as an argument
+    // of this future it would otherwise take its full size for the connection's whole life.)
+    let connection = match (*incoming).await {
         Ok(c) => c,
         Err(e) => return debug!(error = %e, "handshake failed"),
     };
@@ -65,16 +66,15 @@ pub(crate) async fn serve(ctx: Arc<Ctx>, incoming: quinn::Incoming, admission: A
     };
     let id = ConnId(ctx.next_id.fetch_add(1, Ordering::Relaxed));
     debug!(conn = id.0, remote = %connection.remote_address(), "connected");
-    let (me, rx) = ConnHandle::new(id, ctx.limits.queue_bytes);
+    let me = ConnHandle::new(id, ctx.limits.queue_bytes);
     let now = Instant::now();
-    let driver = Driver {
+    let mut driver = Driver {
         state: ConnState::new(&ctx.limits, ctx.shards.len(), now),
         ctx,
         connection,
         send,
         recv,
         me,
-        rx,
         decoder: FrameDecoder::new(),
         inbound: None,
         frame_charge: None,
@@ -91,7 +91,10 @@ pub(crate) async fn serve(ctx: Arc<Ctx>, incoming: quinn::Incoming, admission: A
         left_shard: false,
         end: None,
     };
-    driver.run().await;
+    // The driver lives here, once; `run` and `finish` borrow it (a task's future is a
+    // connection's biggest allocation of the relay's own).
+    let end = driver.run().await;
+    driver.finish(end).await;
     drop(admission);
     debug!(conn = id.0, "disconnected");
 }
@@ -147,7 +150,6 @@ struct Driver {
     send: quinn::SendStream,
     recv: quinn::RecvStream,
     me: ConnHandle,
-    rx: tokio::sync::mpsc::UnboundedReceiver<ToConn>,
     state: ConnState,
     decoder: FrameDecoder<ClientFrame>,
     /// The relay-wide charge of the frame at the decoder's head (being read, or deferred).
@@ -186,8 +188,9 @@ fn never() -> tokio::time::Instant {
 }
 
 impl Driver {
-    async fn run(mut self) {
-        let mut timer = Box::pin(tokio::time::sleep_until(never()));
+    async fn run(&mut self) -> End {
+        let timer = tokio::time::sleep_until(never());
+        tokio::pin!(timer);
         let mut timer_at = None;
         let mut shutdown = self.ctx.shutdown.clone();
         let mut shutdown_live = true;
@@ -195,10 +198,14 @@ impl Driver {
             self.state.shutdown();
             self.collect();
         }
-        let end = loop {
+        let inbox = self.me.inbox.clone();
+        loop {
+            while let Some(message) = inbox.try_recv() {
+                self.on_message(message);
+            }
             self.advance();
             if let Some(end) = self.end {
-                break end;
+                return end;
             }
             let deadline = self.next_deadline();
             if deadline != timer_at {
@@ -210,18 +217,7 @@ impl Driver {
             let want = self.decoder.wanted().max(1);
             tokio::select! {
                 biased;
-                message = self.rx.recv() => {
-                    if let Some(message) = message {
-                        self.on_message(message);
-                        // Take what else is there without another trip through the loop.
-                        for _ in 0..64 {
-                            match self.rx.try_recv() {
-                                Ok(message) => self.on_message(message),
-                                Err(_) => break,
-                            }
-                        }
-                    }
-                }
+                () = inbox.notified() => {}
                 () = &mut timer => self.on_timer(),
                 changed = shutdown.changed(), if shutdown_live => {
                     shutdown_live = changed.is_ok();
@@ -246,8 +242,7 @@ impl Driver {
                     Err(_) => self.end = Some(End::Lost),
                 },
             }
-        };
-        self.finish(end).await;
+        }
     }
 
     // ---- the synchronous part: everything that needs no waiting ------------------------------
@@ -611,16 +606,14 @@ impl Driver {
 
     // ---- the end --------------------------------------------------------------------------------
 
-    async fn finish(mut self, end: End) {
+    async fn finish(&mut self, end: End) {
         self.leave_shard();
-        // Nothing more is accepted; what waits in the channel is dropped with its charges.
-        self.rx.close();
-        while self.rx.try_recv().is_ok() {}
+        // Nothing more is accepted; what waits in the mailbox is dropped with its charges.
+        self.me.close();
         self.waiting = None;
         self.acquire = None;
         self.inbound = None;
         self.frame_charge = None;
-        self.me.close();
         self.ctx
             .stats
             .dropped

@@ -331,7 +331,7 @@ async fn accept_loop(endpoint: quinn::Endpoint, ctx: Arc<Ctx>) {
                 let Some(incoming) = incoming else { return };
                 match ctx.admit() {
                     Ok(admission) => {
-                        tokio::spawn(connection::serve(ctx.clone(), incoming, admission));
+                        tokio::spawn(connection::serve(ctx.clone(), Box::new(incoming), admission));
                     }
                     Err(why) => match ctx.refusals.clone().try_acquire_owned() {
                         Ok(slot) => {
