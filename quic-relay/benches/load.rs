@@ -415,7 +415,9 @@ async fn traffic(args: &Args, kind: &Kind) -> (String, f64) {
     }
     let elapsed = epoch.elapsed();
     let during = relay.rss_kib();
-    let relay_cpu = (relay.cpu_seconds() - cpu_before) / elapsed.as_secs_f64() * 100.0;
+    let cpu_used = relay.cpu_seconds() - cpu_before;
+    let relay_cpu = cpu_used / elapsed.as_secs_f64() * 100.0;
+    let per_message = cpu_used * 1e6 / received.load(Ordering::Relaxed).max(1) as f64;
     let mut lost = 0u64;
     for s in senders {
         if let Ok(tx) = s.await {
@@ -431,7 +433,7 @@ async fn traffic(args: &Args, kind: &Kind) -> (String, f64) {
             / 1e6
     };
     let row = format!(
-        "| {} | {} | {} B | {}/{} | {} | {:.0} | {:.2} ms | **{:.2} ms** | {:.2} ms | {:.0}% of a core | {:.1} → {:.1} → {:.1} MiB | {} |",
+        "| {} | {} | {} B | {}/{} | {} | {:.0} | {:.2} ms | **{:.2} ms** | {:.2} ms | {:.0}% of a core, {:.1} µs/msg | {:.1} → {:.1} → {:.1} MiB | {} |",
         kind.label(),
         args.rooms * 2,
         args.size,
@@ -447,6 +449,7 @@ async fn traffic(args: &Args, kind: &Kind) -> (String, f64) {
         pct(0.99),
         pct(1.0),
         relay_cpu,
+        per_message,
         before as f64 / 1024.0,
         paired as f64 / 1024.0,
         during as f64 / 1024.0,
@@ -536,8 +539,8 @@ fn main() {
                 );
                 println!("|---|---|---|---|---|---|---|");
             }
-            for kind in kinds(&args) {
-                for _ in 0..args.runs {
+            for _ in 0..args.runs {
+                for kind in kinds(&args) {
                     let row = idle(&idle_args, &kind).await;
                     println!("{row}");
                 }
@@ -550,17 +553,25 @@ fn main() {
             "| relay | clients | size | messages | offered rate | relayed/s | p50 | p99 | max | relay CPU | relay RSS idle → paired → loaded | packets lost |"
         );
         println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
-        let mut summary = Vec::new();
-        for kind in kinds(&args) {
-            let mut p99s = Vec::new();
-            for _ in 0..args.runs {
-                let (row, p99) = traffic(&args, &kind).await;
+        // Runs interleave the relays (A B A B ...), so drifting load on a shared machine hits
+        // them alike.
+        let kinds = kinds(&args);
+        let mut p99s: Vec<Vec<f64>> = vec![Vec::new(); kinds.len()];
+        for _ in 0..args.runs {
+            for (i, kind) in kinds.iter().enumerate() {
+                let (row, p99) = traffic(&args, kind).await;
                 println!("{row}");
-                p99s.push(p99);
+                p99s[i].push(p99);
             }
-            p99s.sort_by(f64::total_cmp);
-            summary.push((kind.label(), p99s));
         }
+        let summary: Vec<(String, Vec<f64>)> = kinds
+            .iter()
+            .zip(p99s)
+            .map(|(k, mut p)| {
+                p.sort_by(f64::total_cmp);
+                (k.label(), p)
+            })
+            .collect();
         if args.runs > 1 {
             println!();
             println!("| relay | p99 of each run (sorted) | median p99 |");

@@ -423,3 +423,49 @@ async fn over_limit_connections_read_their_error_and_streamless_ones_count_and_a
     }
     r.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sender_held_back_longer_than_the_idle_timeout_is_not_idle() {
+    let idle = Duration::from_millis(1500);
+    let limits = Limits {
+        idle_timeout: idle,
+        stream_timeout: idle,
+        write_stall_timeout: Duration::from_secs(10),
+        ..flood_limits()
+    };
+    let r = relay_with_workers(limits, 2).await;
+    let (a, mut b) = pair(&r, "held").await;
+    let Client {
+        tx: a_tx,
+        rx: mut a_rx,
+    } = a;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flooding = flood(a_tx, stop.clone());
+    // b reads nothing for twice the idle timeout (it pings, so it is not idle itself): a's next
+    // frame waits all that time.
+    for n in 0..6 {
+        tokio::time::sleep(idle / 3).await;
+        b.send(ClientFrame::Ping(n)).await;
+    }
+    stop.store(true, Ordering::SeqCst);
+    // Then b drains; a was held back, not idle, so nobody was closed.
+    let drain = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match b.rx.recv_frame().await {
+                Ok(Some(RelayFrame::Payload(_) | RelayFrame::Pong(_))) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+    });
+    let (a_tx, sent, longest) = tokio::select! {
+        f = flooding => f.unwrap(),
+        _ = drain => unreachable!(),
+    };
+    assert!(longest >= idle, "a was held back for {longest:?}");
+    assert!(sent > 0);
+    let mut a_tx = a_tx;
+    a_tx.send_frame(&ClientFrame::Ping(4)).await.unwrap();
+    until(&mut a_rx, RelayFrame::Pong(4), T).await;
+    assert_eq!(r.stats().connections, 2);
+    r.shutdown().await;
+}

@@ -254,6 +254,12 @@ impl ConnState {
         }
     }
 
+    /// The driver held the client's input back (memory, the peer's queue, a rate, a shard
+    /// answer) until `now`: a client kept waiting is not idle, so its idle time starts again.
+    pub fn handle_released(&mut self, now: Instant) {
+        self.last_seen = self.last_seen.max(now);
+    }
+
     /// The client's bytes could not be decoded: tell it why and close (framing is lost).
     pub fn handle_decode_error(&mut self, error: &FrameError) {
         let code = match error {

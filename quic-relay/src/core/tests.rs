@@ -671,3 +671,21 @@ fn a_payload_of_an_ended_pairing_is_handed_back_never_delivered_into_the_next() 
     assert_eq!(s.stats().relayed, 1);
     assert_eq!(s.stats().dropped, 1);
 }
+
+#[test]
+fn a_client_held_back_by_the_relay_is_not_idle() {
+    let t = Instant::now();
+    let limits = Limits {
+        idle_timeout: Duration::from_secs(10),
+        ..Limits::default()
+    };
+    let mut s = ConnState::new(&limits, 1, t);
+    assert_eq!(s.poll_timeout(), Some(t + Duration::from_secs(10)));
+    // Its input was held back until second 30: the idle time starts again there.
+    s.handle_released(t + Duration::from_secs(30));
+    assert_eq!(s.poll_timeout(), Some(t + Duration::from_secs(40)));
+    s.handle_timeout(t + Duration::from_secs(39));
+    assert!(!s.is_closed());
+    s.handle_timeout(t + Duration::from_secs(40));
+    assert!(s.is_closed());
+}

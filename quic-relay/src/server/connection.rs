@@ -199,6 +199,7 @@ impl Driver {
             self.collect();
         }
         let inbox = self.me.inbox.clone();
+        let mut held = false;
         loop {
             while let Some(message) = inbox.try_recv() {
                 self.on_message(message);
@@ -207,6 +208,10 @@ impl Driver {
             if let Some(end) = self.end {
                 return end;
             }
+            if held && !self.holding_back() {
+                self.state.handle_released(Instant::now());
+            }
+            held = self.holding_back();
             let deadline = self.next_deadline();
             if deadline != timer_at {
                 timer_at = deadline;
@@ -579,10 +584,18 @@ impl Driver {
         }
     }
 
+    /// Whether the client's next frame is held back by the relay (memory, the peer's queue, a
+    /// rate, a shard answer): the client is not idle then, whatever the idle timer says.
+    fn holding_back(&self) -> bool {
+        self.waiting.is_some() || self.deferred.is_some()
+    }
+
     fn on_timer(&mut self) {
         let now = Instant::now();
-        self.state.handle_timeout(now);
-        self.collect();
+        if !self.holding_back() {
+            self.state.handle_timeout(now);
+            self.collect();
+        }
         if !self.writes.is_empty() && now >= self.progress_at + self.ctx.limits.write_stall_timeout
         {
             warn!(
@@ -598,10 +611,8 @@ impl Driver {
     fn next_deadline(&self) -> Option<Instant> {
         let stall = (!self.writes.is_empty())
             .then(|| self.progress_at + self.ctx.limits.write_stall_timeout);
-        [self.state.poll_timeout(), self.wake, stall]
-            .into_iter()
-            .flatten()
-            .min()
+        let idle = self.state.poll_timeout().filter(|_| !self.holding_back());
+        [idle, self.wake, stall].into_iter().flatten().min()
     }
 
     // ---- the end --------------------------------------------------------------------------------
