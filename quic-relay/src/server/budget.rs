@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use std::collections::VecDeque;
 
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::core::{ConnEvent, ConnId, PairingId};
 use sans_io_proto::frame::ErrorCode;
@@ -65,53 +65,70 @@ pub(crate) enum ToConn {
 /// nothing until a message arrives (an idle connection costs a few dozen bytes here, not a
 /// channel block of 32 slots), and it is unbounded only in count: every frame in it is charged
 /// ([`OutFrame`]), and the other messages follow the connection's own rate-limited requests.
+/// One task reads it (the connection's), so a single waker slot does.
 #[derive(Debug, Default)]
 pub(crate) struct Mailbox {
-    queue: std::sync::Mutex<(VecDeque<ToConn>, bool)>,
-    notify: Notify,
+    inner: std::sync::Mutex<MailboxInner>,
+}
+
+#[derive(Debug, Default)]
+struct MailboxInner {
+    queue: VecDeque<ToConn>,
+    closed: bool,
+    waker: Option<std::task::Waker>,
 }
 
 impl Mailbox {
-    fn lock(&self) -> std::sync::MutexGuard<'_, (VecDeque<ToConn>, bool)> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, MailboxInner> {
         // Nothing panics while holding this lock; a poisoned one is still consistent.
-        self.queue
+        self.inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Delivers a message (dropped, with its charge, if the mailbox is closed).
     pub(crate) fn send(&self, message: ToConn) {
-        let refused = {
-            let mut q = self.lock();
-            if q.1 {
-                Some(message)
+        let (refused, waker) = {
+            let mut m = self.lock();
+            if m.closed {
+                (Some(message), None)
             } else {
-                q.0.push_back(message);
-                None
+                m.queue.push_back(message);
+                (None, m.waker.take())
             }
         };
-        match refused {
-            Some(message) => drop(message),
-            None => self.notify.notify_one(),
+        drop(refused);
+        if let Some(w) = waker {
+            w.wake();
         }
     }
 
     /// The next message, if one is there.
     pub(crate) fn try_recv(&self) -> Option<ToConn> {
-        self.lock().0.pop_front()
+        self.lock().queue.pop_front()
     }
 
-    /// Resolves after a message was delivered (check with [`Self::try_recv`]).
-    pub(crate) async fn notified(&self) {
-        self.notify.notified().await;
+    /// Ready when a message is waiting (take it with [`Self::try_recv`]); otherwise registers the
+    /// reading task to be woken by the next [`Self::send`].
+    pub(crate) fn poll_ready(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        let mut m = self.lock();
+        if !m.queue.is_empty() {
+            return std::task::Poll::Ready(());
+        }
+        match &m.waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => m.waker = Some(cx.waker().clone()),
+        }
+        std::task::Poll::Pending
     }
 
     /// Refuses further messages and drops those waiting (releasing their charges).
     pub(crate) fn close(&self) {
         let dropped = {
-            let mut q = self.lock();
-            q.1 = true;
-            std::mem::take(&mut q.0)
+            let mut m = self.lock();
+            m.closed = true;
+            m.waker = None;
+            std::mem::take(&mut m.queue)
         };
         drop(dropped);
     }

@@ -212,18 +212,26 @@ impl Driver {
                 self.state.handle_released(Instant::now());
             }
             held = self.holding_back();
+            // Re-arm the timer only to fire earlier: a deadline that moved later (the idle
+            // deadline does on every frame) is found when the earlier one fires, which saves a
+            // timer-wheel update per frame.
             let deadline = self.next_deadline();
-            if deadline != timer_at {
-                timer_at = deadline;
-                let at = deadline.map_or_else(never, tokio::time::Instant::from_std);
-                timer.as_mut().reset(at);
+            if let Some(d) = deadline
+                && timer_at.is_none_or(|armed| d < armed)
+            {
+                timer_at = Some(d);
+                timer.as_mut().reset(tokio::time::Instant::from_std(d));
             }
             let can_read = self.can_read();
             let want = self.decoder.wanted().max(1);
             tokio::select! {
                 biased;
-                () = inbox.notified() => {}
-                () = &mut timer => self.on_timer(),
+                () = std::future::poll_fn(|cx| inbox.poll_ready(cx)) => {}
+                () = &mut timer => {
+                    timer_at = None;
+                    timer.as_mut().reset(never());
+                    self.on_timer();
+                }
                 changed = shutdown.changed(), if shutdown_live => {
                     shutdown_live = changed.is_ok();
                     if changed.is_ok() && *shutdown.borrow() {
