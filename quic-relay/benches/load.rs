@@ -47,6 +47,10 @@ struct Args {
     /// Idle mode: open this many connections, report memory, and stop.
     #[arg(long, default_value_t = 0)]
     idle: usize,
+    /// Idle mode: after the measurement, keep the connections open this many seconds more and
+    /// report the relay's memory again (does it grow while idle?).
+    #[arg(long, default_value_t = 0)]
+    hold: u64,
     /// Worker counts of this relay to measure, in order (e.g. `1,2`); empty: its default.
     #[arg(long, value_delimiter = ',')]
     workers: Vec<usize>,
@@ -286,8 +290,18 @@ async fn idle(args: &Args, kind: &Kind) -> String {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let idle_cpu = (relay.cpu_seconds() - cpu_before) / t.elapsed().as_secs_f64() * 100.0;
     let after = relay.rss_kib();
+    let held = if args.hold > 0 {
+        tokio::time::sleep(Duration::from_secs(args.hold)).await;
+        format!(
+            " {:.1} MiB after {} s more |",
+            relay.rss_kib() as f64 / 1024.0,
+            args.hold
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "| {} | {} | {:.1} s | {:.1} MiB | **{:.1} MiB ({:.1} MB)** | {:.1} KiB | {:.0}% of a core |",
+        "| {} | {} | {:.1} s | {:.1} MiB | **{:.1} MiB ({:.1} MB)** | {:.1} KiB | {:.0}% of a core |{held}",
         kind.label(),
         conns.len(),
         opened.as_secs_f64(),
@@ -498,6 +512,7 @@ fn main() {
             size: 64,
             rate: 0,
             idle: 0,
+            hold: 0,
             workers: vec![1, 2],
             baseline: None,
             relay_bin: None,
