@@ -1,12 +1,15 @@
 //! One client connection's rules, as a sans-IO state machine: rate shaping, the idle timeout,
 //! strikes, and where the connection sits (which shard, which pairing). The room logic itself
 //! lives in the shards ([`super::RoomShard`]); a connection reaches them through
-//! [`ConnOutput::ToShard`] and hears back through [`ConnState::handle_event`].
+//! [`ConnOutput::ToShard`] and hears back through [`ConnState::handle_event`]. Payloads go to the
+//! peer directly ([`ConnOutput::ToPeer`]); the peer takes them while [`ConnState::accepts`] their
+//! pairing.
 //!
 //! ```text
 //! admit(&frame, now) -> Admit::{Now, At(t), AfterShard}     (may the next frame be handled?)
 //! handle_frame / handle_event / handle_decode_error / handle_timeout / shutdown
-//!        ──► poll_output() -> Send(frame) | ToShard { shard, call } | Close(code)
+//!        ──► poll_output() -> Send(frame) | ToShard { shard, call } | ToPeer { pairing, body }
+//!                              | Close(code)
 //!        ──► poll_timeout() -> the idle deadline
 //! ```
 //!
@@ -36,13 +39,6 @@ pub enum ShardCall {
     Join(RoomName),
     /// Give up the seat.
     Leave,
-    /// Relay this payload body within `pairing`.
-    Payload {
-        /// The pairing the connection is in.
-        pairing: PairingId,
-        /// The body.
-        body: Vec<u8>,
-    },
 }
 
 /// What a connection's state machine asks its driver to do.
@@ -57,6 +53,13 @@ pub enum ConnOutput {
         /// The call.
         call: ShardCall,
     },
+    /// Hand this payload body to the peer of `pairing` (the handle the shard gave with it).
+    ToPeer {
+        /// The pairing the connection is in.
+        pairing: PairingId,
+        /// The body.
+        body: Vec<u8>,
+    },
     /// Close the connection with this code, after what was queued for it.
     Close(ErrorCode),
 }
@@ -70,7 +73,7 @@ pub enum ConnEvent {
     Paired(Option<PairingId>),
     /// The leave is processed.
     Left,
-    /// A payload could not be delivered: its pairing was over.
+    /// A payload could not be delivered: its pairing was over when it reached the peer.
     Dropped,
 }
 
@@ -174,6 +177,12 @@ impl ConnState {
     /// Payloads of this connection dropped so far for want of a peer.
     pub fn dropped(&self) -> u64 {
         self.dropped
+    }
+
+    /// Whether a payload sent within `pairing` may be delivered to this connection: it is still
+    /// in that pairing (PROTOCOL.md §3.5) and open.
+    pub fn accepts(&self, pairing: PairingId) -> bool {
+        !self.closed && self.pairing() == Some(pairing)
     }
 
     /// Whether the connection is closing (no frame is acted on any more).
@@ -380,13 +389,9 @@ impl ConnState {
         }
         match self.seat {
             Seat::Seated {
-                shard,
                 pairing: Some(pairing),
                 ..
-            } => self.outputs.push_back(ConnOutput::ToShard {
-                shard,
-                call: ShardCall::Payload { pairing, body },
-            }),
+            } => self.outputs.push_back(ConnOutput::ToPeer { pairing, body }),
             _ => self.no_peer(),
         }
     }

@@ -4,8 +4,8 @@
 //!
 //! - [`ConnState`] (`conn.rs`): one connection's rate shaping, idle timeout and strikes, and
 //!   where it sits.
-//! - [`RoomShard`] (`shard.rs`): the rooms of one shard: seats, redirects, pairings and payload
-//!   routing. Rooms are spread over shards by [`shard_of`] so that a room and its overflow rooms
+//! - [`RoomShard`] (`shard.rs`): the rooms of one shard: seats, redirects and pairings; paired
+//!   connections send payloads to each other directly. Rooms are spread over shards by [`shard_of`] so that a room and its overflow rooms
 //!   share one.
 //! - [`RelayCore`] (here): N shards and all connections wired together synchronously, with the
 //!   original single-object interface:
@@ -87,6 +87,8 @@ pub const MAX_UNADMITTED: usize = 1024;
 
 struct CoreConn {
     state: ConnState,
+    /// The peer's connection and the pairing, as the shard announced them.
+    peer: Option<(PairingId, ConnId)>,
     /// Frames handed over but not yet admitted (rate limit), oldest first.
     waiting: VecDeque<ClientFrame>,
     wake: Option<Instant>,
@@ -98,9 +100,10 @@ struct CoreConn {
 pub struct RelayCore {
     limits: Limits,
     conns: HashMap<ConnId, CoreConn>,
-    shards: Vec<RoomShard<Vec<u8>, ConnId>>,
+    shards: Vec<RoomShard<ConnId>>,
     next_id: u64,
     outputs: VecDeque<RelayOutput>,
+    relayed: u64,
     dropped: u64,
 }
 
@@ -122,6 +125,7 @@ impl RelayCore {
             conns: HashMap::new(),
             next_id: 1,
             outputs: VecDeque::new(),
+            relayed: 0,
             dropped: 0,
         }
     }
@@ -135,13 +139,13 @@ impl RelayCore {
     pub fn stats(&self) -> Stats {
         let mut s = Stats {
             connections: self.conns.len(),
+            relayed: self.relayed,
             dropped: self.dropped + self.conns.values().map(|c| c.state.dropped()).sum::<u64>(),
             ..Stats::default()
         };
         for shard in &self.shards {
             let st = shard.stats();
             s.rooms += st.rooms;
-            s.relayed += st.relayed;
             s.redirects += st.redirects;
             s.refused += st.refused;
         }
@@ -175,6 +179,7 @@ impl RelayCore {
             id,
             CoreConn {
                 state: ConnState::new(&self.limits, self.shards.len(), now),
+                peer: None,
                 waiting: VecDeque::new(),
                 wake: None,
             },
@@ -336,13 +341,34 @@ impl RelayCore {
                         handle: conn,
                     },
                     ShardCall::Leave => ShardRequest::Leave { conn },
-                    ShardCall::Payload { pairing, body } => ShardRequest::Payload {
-                        from: conn,
-                        pairing,
-                        payload: body,
-                    },
                 };
                 self.call_shard(shard, request);
+            }
+            ConnOutput::ToPeer { pairing, body } => {
+                // As in the server: straight to the peer the shard named, which takes it only
+                // while still in that pairing.
+                let to = self
+                    .conns
+                    .get(&conn)
+                    .and_then(|c| c.peer)
+                    .filter(|(p, _)| *p == pairing)
+                    .map(|(_, to)| to)
+                    .filter(|to| self.conns.get(to).is_some_and(|c| c.state.accepts(pairing)));
+                match to {
+                    Some(to) => {
+                        self.relayed += 1;
+                        self.outputs.push_back(RelayOutput::Send {
+                            to,
+                            frame: RelayFrame::Payload(body),
+                        });
+                    }
+                    None => {
+                        if let Some(c) = self.conns.get_mut(&conn) {
+                            c.state.handle_event(ConnEvent::Dropped);
+                        }
+                        self.drain_conn(conn);
+                    }
+                }
             }
         }
     }
@@ -352,7 +378,7 @@ impl RelayCore {
         self.conns.get(&conn).is_some_and(|c| !c.state.is_closed())
     }
 
-    fn call_shard(&mut self, shard: usize, request: ShardRequest<Vec<u8>, ConnId>) {
+    fn call_shard(&mut self, shard: usize, request: ShardRequest<ConnId>) {
         let Some(s) = self.shards.get_mut(shard) else {
             return;
         };
@@ -369,19 +395,14 @@ impl RelayCore {
                     }
                     continue;
                 }
-                ShardEvent::Payload(body) => {
-                    if self.is_open(to) {
-                        self.outputs.push_back(RelayOutput::Send {
-                            to,
-                            frame: RelayFrame::Payload(body),
-                        });
-                    }
-                    continue;
-                }
                 ShardEvent::JoinDone(room) => ConnEvent::JoinDone(room),
-                ShardEvent::Paired(p) => ConnEvent::Paired(p.map(|(id, _)| id)),
+                ShardEvent::Paired(p) => {
+                    if let Some(c) = self.conns.get_mut(&to) {
+                        c.peer = p;
+                    }
+                    ConnEvent::Paired(p.map(|(id, _)| id))
+                }
                 ShardEvent::Left => ConnEvent::Left,
-                ShardEvent::Dropped(_) => ConnEvent::Dropped,
             };
             if let Some(c) = self.conns.get_mut(&to) {
                 c.state.handle_event(state_event);

@@ -1,11 +1,13 @@
 //! One shard of the room logic: the rooms whose family ([`super::redirect::shard_of`]) hashes to
-//! it, their seats, redirects, pairings and payload routing. A shard owns its rooms outright and
-//! talks to connections only through messages ([`ShardRequest`] in, [`ShardOutput`] out), so the
-//! server can run one per core, and a later cluster can run them anywhere.
+//! it, their seats, redirects and pairings. A shard owns its rooms outright and talks to
+//! connections only through messages ([`ShardRequest`] in, [`ShardOutput`] out), so the server
+//! can run one per core, and a later cluster can run them anywhere.
 //!
-//! The shard is generic over what a payload is (`P`: bytes in the simulator, bytes plus their
-//! memory charge in the server) and over how a connection is reached (`H`: a connection id in the
-//! simulator, a queue handle in the server). It never looks inside either.
+//! Payloads do not pass through the shard: when it pairs two seats it hands each the other's
+//! handle (`H`: a connection id in the simulator, a mailbox and queue in the server; the shard
+//! never looks inside) and the pairing's id, and the connections send payloads to each other
+//! directly, tagged with the pairing. The receiver takes a payload only while it is still in that
+//! pairing (PROTOCOL.md §3.5).
 //!
 //! ```text
 //! handle_request(ShardRequest) ──► poll_output() -> ShardOutput { to: H, event: ShardEvent }
@@ -13,7 +15,7 @@
 //!
 //! Rules (PROTOCOL.md §3.4): two seats per room; the first in is told `Waiting`, the second makes
 //! both `PeerJoined`; a newcomer to a full room goes to the first of `name-2`, `name-3`, ... that
-//! is not full; a payload goes to the other seat of the *same pairing* or is dropped.
+//! is not full; a pairing ends when either seat leaves.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -24,13 +26,14 @@ use super::redirect;
 
 /// One pairing of two seats, unique within its shard. A payload names the pairing its sender was
 /// in, so one sent to a peer that has since left (and maybe come back) is dropped, never delivered
-/// into the next pairing.
+/// into the next pairing. (Ids of different shards may coincide; a connection only ever compares
+/// ids of the shard it sits in.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PairingId(pub u64);
 
 /// A message from a connection to the shard that owns its room.
 #[derive(Debug)]
-pub enum ShardRequest<P, H> {
+pub enum ShardRequest<H> {
     /// Take a seat in `room` (or a redirect of it).
     Join {
         /// Who.
@@ -50,43 +53,29 @@ pub enum ShardRequest<P, H> {
         /// Who.
         conn: ConnId,
     },
-    /// Relay a payload to the other seat of `pairing`.
-    Payload {
-        /// The sender.
-        from: ConnId,
-        /// The pairing the sender was in when it read the payload.
-        pairing: PairingId,
-        /// The payload.
-        payload: P,
-    },
 }
 
 /// What a shard tells one connection.
 #[derive(Debug)]
-pub enum ShardEvent<P, H> {
+pub enum ShardEvent<H> {
     /// A room event for the client: `Redirected`, `Joined`, `Waiting`, `PeerJoined`, `PeerLeft`,
     /// or an `Error` (`ServerFull`, `AlreadyInRoom`) answering a join.
     Frame(RelayFrame),
-    /// A payload from the peer, for the client.
-    Payload(P),
     /// The join is answered: seated in this room, or refused (after an `Error` frame).
     JoinDone(Option<RoomName>),
     /// The current peer (its pairing and how to reach it), or none.
     Paired(Option<(PairingId, H)>),
     /// The `Leave` is processed: nothing of the old room follows.
     Left,
-    /// The connection's payload was not delivered (its pairing is over); it is handed back so
-    /// its memory is freed where it was charged.
-    Dropped(P),
 }
 
 /// One event for one connection.
 #[derive(Debug)]
-pub struct ShardOutput<P, H> {
+pub struct ShardOutput<H> {
     /// The connection.
     pub to: H,
     /// The event.
-    pub event: ShardEvent<P, H>,
+    pub event: ShardEvent<H>,
 }
 
 /// Counters of one shard.
@@ -94,10 +83,6 @@ pub struct ShardOutput<P, H> {
 pub struct ShardStats {
     /// Rooms existing now.
     pub rooms: usize,
-    /// Payloads relayed so far.
-    pub relayed: u64,
-    /// Payloads dropped because their pairing was over.
-    pub dropped: u64,
     /// Redirects so far.
     pub redirects: u64,
     /// Joins refused so far.
@@ -121,18 +106,18 @@ impl<H> Room<H> {
 }
 
 /// The rooms of one shard.
-pub struct RoomShard<P, H> {
+pub struct RoomShard<H> {
     max_rooms: usize,
     max_redirect_tries: u32,
     rooms: HashMap<RoomName, Room<H>>,
     /// The room each seated connection sits in.
     seated: HashMap<ConnId, RoomName>,
     next_pairing: u64,
-    outputs: VecDeque<ShardOutput<P, H>>,
+    outputs: VecDeque<ShardOutput<H>>,
     stats: ShardStats,
 }
 
-impl<P, H: Clone> RoomShard<P, H> {
+impl<H: Clone> RoomShard<H> {
     /// A shard holding at most `max_rooms` rooms, trying `max_redirect_tries` alternatives of a
     /// full room.
     pub fn new(max_rooms: usize, max_redirect_tries: u32) -> Self {
@@ -161,7 +146,7 @@ impl<P, H: Clone> RoomShard<P, H> {
     }
 
     /// Handles one message.
-    pub fn handle_request(&mut self, request: ShardRequest<P, H>) {
+    pub fn handle_request(&mut self, request: ShardRequest<H>) {
         match request {
             ShardRequest::Join { conn, room, handle } => self.join(conn, room, handle),
             ShardRequest::Leave { conn } => {
@@ -173,21 +158,16 @@ impl<P, H: Clone> RoomShard<P, H> {
             ShardRequest::Disconnect { conn } => {
                 self.vacate(conn);
             }
-            ShardRequest::Payload {
-                from,
-                pairing,
-                payload,
-            } => self.payload(from, pairing, payload),
         }
     }
 
     /// The next event for a connection.
     #[must_use]
-    pub fn poll_output(&mut self) -> Option<ShardOutput<P, H>> {
+    pub fn poll_output(&mut self) -> Option<ShardOutput<H>> {
         self.outputs.pop_front()
     }
 
-    fn emit(&mut self, to: H, event: ShardEvent<P, H>) {
+    fn emit(&mut self, to: H, event: ShardEvent<H>) {
         self.outputs.push_back(ShardOutput { to, event });
     }
 
@@ -305,29 +285,5 @@ impl<P, H: Clone> RoomShard<P, H> {
             }
         }
         own
-    }
-
-    fn payload(&mut self, from: ConnId, pairing: PairingId, payload: P) {
-        let Some(room) = self.seated.get(&from).and_then(|name| self.rooms.get(name)) else {
-            // Not seated here: the sender only sends while seated, so this is a stale message
-            // of a connection that is gone; nobody to tell.
-            self.stats.dropped += 1;
-            return;
-        };
-        let own = room.seats.iter().flatten().find(|s| s.conn == from);
-        let peer = room.seats.iter().flatten().find(|s| s.conn != from);
-        match (own, peer) {
-            (_, Some(peer)) if room.pairing == Some(pairing) => {
-                let to = peer.handle.clone();
-                self.stats.relayed += 1;
-                self.emit(to, ShardEvent::Payload(payload));
-            }
-            (Some(own), _) => {
-                let to = own.handle.clone();
-                self.stats.dropped += 1;
-                self.emit(to, ShardEvent::Dropped(payload));
-            }
-            (None, _) => self.stats.dropped += 1,
-        }
     }
 }

@@ -539,14 +539,12 @@ fn a_join_or_leave_holds_back_the_next_frame_until_the_shard_answers() {
     s.handle_frame(payload, t);
     assert_eq!(
         s.poll_output(),
-        Some(ConnOutput::ToShard {
-            shard,
-            call: ShardCall::Payload {
-                pairing: PairingId(7),
-                body: vec![1]
-            }
+        Some(ConnOutput::ToPeer {
+            pairing: PairingId(7),
+            body: vec![1]
         })
     );
+    assert!(s.accepts(PairingId(7)) && !s.accepts(PairingId(8)));
     s.handle_frame(ClientFrame::Leave, t);
     assert_eq!(
         s.poll_output(),
@@ -593,13 +591,13 @@ fn a_dropped_payload_is_reported_once_until_the_room_changes() {
     ));
 }
 
-fn shard_events(s: &mut RoomShard<u32, ConnId>) -> Vec<(ConnId, ShardEvent<u32, ConnId>)> {
+fn shard_events(s: &mut RoomShard<ConnId>) -> Vec<(ConnId, ShardEvent<ConnId>)> {
     std::iter::from_fn(|| s.poll_output())
         .map(|o| (o.to, o.event))
         .collect()
 }
 
-fn pairing_of(events: &[(ConnId, ShardEvent<u32, ConnId>)], conn: ConnId) -> Option<PairingId> {
+fn pairing_of(events: &[(ConnId, ShardEvent<ConnId>)], conn: ConnId) -> Option<PairingId> {
     events.iter().find_map(|(to, e)| match e {
         ShardEvent::Paired(Some((p, _))) if *to == conn => Some(*p),
         _ => None,
@@ -607,8 +605,8 @@ fn pairing_of(events: &[(ConnId, ShardEvent<u32, ConnId>)], conn: ConnId) -> Opt
 }
 
 #[test]
-fn a_payload_of_an_ended_pairing_is_handed_back_never_delivered_into_the_next() {
-    let mut s: RoomShard<u32, ConnId> = RoomShard::new(10, 10);
+fn each_pairing_has_its_own_id_and_is_announced_after_both_peer_joined() {
+    let mut s: RoomShard<ConnId> = RoomShard::new(10, 10);
     let (a, b) = (ConnId(1), ConnId(2));
     s.handle_request(ShardRequest::Join {
         conn: a,
@@ -623,7 +621,11 @@ fn a_payload_of_an_ended_pairing_is_handed_back_never_delivered_into_the_next() 
     let ev = shard_events(&mut s);
     let first = pairing_of(&ev, a).expect("paired");
     assert_eq!(pairing_of(&ev, b), Some(first));
-    // PeerJoined for both comes before either learns the pairing.
+    assert!(
+        ev.iter()
+            .any(|(to, e)| *to == a && matches!(e, ShardEvent::Paired(Some((_, h))) if *h == b))
+    );
+    // PeerJoined for both comes before either learns the pairing (and can send into it).
     let peer_joined_last = ev
         .iter()
         .rposition(|(_, e)| matches!(e, ShardEvent::Frame(RelayFrame::PeerJoined)))
@@ -633,7 +635,7 @@ fn a_payload_of_an_ended_pairing_is_handed_back_never_delivered_into_the_next() 
         .position(|(_, e)| matches!(e, ShardEvent::Paired(_)))
         .unwrap();
     assert!(peer_joined_last < paired_first);
-    // b leaves and comes back: a new pairing.
+    // b leaves and comes back: a new pairing; a is told in between.
     s.handle_request(ShardRequest::Leave { conn: b });
     let ev = shard_events(&mut s);
     assert!(
@@ -651,41 +653,26 @@ fn a_payload_of_an_ended_pairing_is_handed_back_never_delivered_into_the_next() 
     });
     let second = pairing_of(&shard_events(&mut s), a).expect("paired again");
     assert_ne!(first, second);
-    // A payload a sent in the first pairing, arriving now: handed back to a.
-    s.handle_request(ShardRequest::Payload {
-        from: a,
-        pairing: first,
-        payload: 42,
-    });
-    let ev = shard_events(&mut s);
-    assert_eq!(ev.len(), 1);
-    assert!(matches!(ev[0], (to, ShardEvent::Dropped(42)) if to == a));
-    // One of the current pairing goes through.
-    s.handle_request(ShardRequest::Payload {
-        from: a,
-        pairing: second,
-        payload: 43,
-    });
-    let ev = shard_events(&mut s);
-    assert!(matches!(ev[0], (to, ShardEvent::Payload(43)) if to == b));
-    assert_eq!(s.stats().relayed, 1);
-    assert_eq!(s.stats().dropped, 1);
 }
 
 #[test]
-fn a_client_held_back_by_the_relay_is_not_idle() {
+fn a_payload_of_an_ended_pairing_is_refused_by_the_receiver_and_reported_once() {
+    // What the server does when a payload reaches a peer whose pairing changed meanwhile: the
+    // receiver's state no longer accepts the old pairing; the sender is told Dropped.
     let t = Instant::now();
-    let limits = Limits {
-        idle_timeout: Duration::from_secs(10),
-        ..Limits::default()
-    };
-    let mut s = ConnState::new(&limits, 1, t);
-    assert_eq!(s.poll_timeout(), Some(t + Duration::from_secs(10)));
-    // Its input was held back until second 30: the idle time starts again there.
-    s.handle_released(t + Duration::from_secs(30));
-    assert_eq!(s.poll_timeout(), Some(t + Duration::from_secs(40)));
-    s.handle_timeout(t + Duration::from_secs(39));
-    assert!(!s.is_closed());
-    s.handle_timeout(t + Duration::from_secs(40));
-    assert!(s.is_closed());
+    let mut b = ConnState::new(&Limits::default(), 1, t);
+    b.handle_frame(ClientFrame::Join { room: room("r") }, t);
+    let _ = b.poll_output();
+    b.handle_event(ConnEvent::JoinDone(Some(room("r"))));
+    b.handle_event(ConnEvent::Paired(Some(PairingId(1))));
+    assert!(b.accepts(PairingId(1)));
+    b.handle_event(ConnEvent::Paired(None));
+    assert!(!b.accepts(PairingId(1)));
+    b.handle_event(ConnEvent::Paired(Some(PairingId(2))));
+    assert!(!b.accepts(PairingId(1)) && b.accepts(PairingId(2)));
+    b.shutdown();
+    assert!(
+        !b.accepts(PairingId(2)),
+        "a closing connection takes nothing"
+    );
 }

@@ -51,8 +51,18 @@ pub(crate) struct OutFrame {
 /// What reaches a connection's task from the shards.
 #[derive(Debug)]
 pub(crate) enum ToConn {
-    /// Bytes to write to the client.
+    /// Bytes to write to the client (a room event from the shard).
     Frame(OutFrame),
+    /// A payload from the peer, sent within `pairing`: written only if the connection is still
+    /// in that pairing, else dropped and the sender told through `from`.
+    Payload {
+        /// The pairing the sender was in.
+        pairing: PairingId,
+        /// The encoded `Payload` frame, charged to this connection's queue and the budget.
+        frame: OutFrame,
+        /// The sender's mailbox.
+        from: Arc<Mailbox>,
+    },
     /// A change of the connection's room state.
     Event(ConnEvent),
     /// The current peer, or none.

@@ -110,6 +110,11 @@ fn close(connection: &quinn::Connection, code: Option<ErrorCode>) {
     connection.close(value.into(), reason);
 }
 
+/// Bytes a connection may read beyond the frame it has charged (covered by its reservation,
+/// [`super::STATE_ALLOWANCE`]): a few small frames per read instead of one read per header and
+/// one per body.
+pub(crate) const READ_AHEAD: usize = 2048;
+
 type Boxed<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// What the task waits for memory for.
@@ -120,7 +125,7 @@ enum Waiting {
     Reply(Vec<u8>),
     /// Room in the peer's queue for a payload (already charged to the budget).
     Forward {
-        shard: usize,
+        peer: ConnHandle,
         pairing: PairingId,
         bytes: Vec<u8>,
         global: OwnedSemaphorePermit,
@@ -223,7 +228,7 @@ impl Driver {
                 timer.as_mut().reset(tokio::time::Instant::from_std(d));
             }
             let can_read = self.can_read();
-            let want = self.decoder.wanted().max(1);
+            let want = self.read_size();
             tokio::select! {
                 biased;
                 () = std::future::poll_fn(|cx| inbox.poll_ready(cx)) => {}
@@ -365,6 +370,14 @@ impl Driver {
             && (self.inbound.is_some() || matches!(self.decoder.frame_len(), Ok(None)))
     }
 
+    /// How much to read: the rest of the current frame (already charged once its header is in),
+    /// or up to [`READ_AHEAD`] buffered bytes, so that small frames arrive several per read.
+    fn read_size(&self) -> usize {
+        let rest = self.decoder.wanted();
+        rest.max(READ_AHEAD.saturating_sub(self.decoder.buffered()))
+            .max(1)
+    }
+
     fn collect(&mut self) {
         while let Some(out) = self.state.poll_output() {
             self.backlog.push_back(out);
@@ -389,8 +402,8 @@ impl Driver {
                     },
                 ),
                 ShardCall::Leave => self.to_shard(shard, ShardRequest::Leave { conn: self.me.id }),
-                ShardCall::Payload { pairing, body } => self.forward(shard, pairing, body),
             },
+            ConnOutput::ToPeer { pairing, body } => self.forward(pairing, body),
             ConnOutput::Close(code) => self.begin_close(Some(code)),
         }
     }
@@ -435,8 +448,8 @@ impl Driver {
         );
     }
 
-    /// Hands a payload to the shard once its peer's queue has room for it.
-    fn forward(&mut self, shard: usize, pairing: PairingId, body: Vec<u8>) {
+    /// Hands a payload to the peer once its queue has room for it.
+    fn forward(&mut self, pairing: PairingId, body: Vec<u8>) {
         let peer = match &self.peer {
             Some((p, handle)) if *p == pairing => handle.clone(),
             _ => return self.dropped(),
@@ -452,13 +465,13 @@ impl Driver {
             },
         };
         match try_take(&peer.queue, cost) {
-            Some(q) => self.send_payload(shard, pairing, bytes, Charge::of_two(q, global)),
+            Some(q) => self.send_payload(&peer, pairing, bytes, Charge::of_two(q, global)),
             None => {
                 // The peer's queue is full: wait (unread) for its reader.
                 let queue = peer.queue.clone();
                 self.wait(
                     Waiting::Forward {
-                        shard,
+                        peer,
                         pairing,
                         bytes,
                         global,
@@ -469,18 +482,15 @@ impl Driver {
         }
     }
 
-    fn send_payload(&self, shard: usize, pairing: PairingId, bytes: Vec<u8>, charge: Charge) {
-        self.to_shard(
-            shard,
-            ShardRequest::Payload {
-                from: self.me.id,
-                pairing,
-                payload: OutFrame {
-                    bytes,
-                    _charge: charge,
-                },
+    fn send_payload(&self, peer: &ConnHandle, pairing: PairingId, bytes: Vec<u8>, charge: Charge) {
+        peer.send(ToConn::Payload {
+            pairing,
+            frame: OutFrame {
+                bytes,
+                _charge: charge,
             },
-        );
+            from: self.me.inbox.clone(),
+        });
     }
 
     fn dropped(&mut self) {
@@ -526,6 +536,21 @@ impl Driver {
                     self.push_write(frame);
                 }
             }
+            ToConn::Payload {
+                pairing,
+                frame,
+                from,
+            } => {
+                if self.state.accepts(pairing) {
+                    self.ctx.stats.relayed.fetch_add(1, Ordering::Relaxed);
+                    self.push_write(frame);
+                } else {
+                    // The pairing ended before the payload got here: it is dropped (with its
+                    // charge) and the sender told.
+                    drop(frame);
+                    from.send(ToConn::Event(ConnEvent::Dropped));
+                }
+            }
             ToConn::Event(event) => {
                 self.state.handle_event(event);
                 self.collect();
@@ -565,13 +590,13 @@ impl Driver {
             }),
             (
                 Waiting::Forward {
-                    shard,
+                    peer,
                     pairing,
                     bytes,
                     global,
                 },
                 Acquired::One(Some(q)),
-            ) => self.send_payload(shard, pairing, bytes, Charge::of_two(q, global)),
+            ) => self.send_payload(&peer, pairing, bytes, Charge::of_two(q, global)),
             // The peer's queue closed: the peer is gone.
             (Waiting::Forward { .. }, Acquired::One(None)) => self.dropped(),
             // The relay's own semaphores closed or mismatched: only at the very end.

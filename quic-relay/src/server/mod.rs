@@ -31,10 +31,10 @@ use crate::core::{Limits, LimitsError, RoomShard, Stats};
 use crate::transport::{RECEIVE_WINDOW, SEND_WINDOW};
 use connection::Admission;
 
-/// Memory allowed for one connection's own state besides its buffers: quinn's connection and
-/// stream state, rustls's keys, the task and its small buffers (the relay's idle figure in
-/// BENCHMARKS.md, rounded up).
-pub const STATE_ALLOWANCE: usize = 32 * 1024;
+/// Memory allowed for one connection's own state besides its flow-control buffers: quinn's
+/// connection and stream state, rustls's keys, the task, and its read-ahead (about 31 KiB
+/// measured per idle connection, BENCHMARKS.md, plus 2 KiB of read-ahead, rounded up).
+pub const STATE_ALLOWANCE: usize = 36 * 1024;
 
 /// Bytes of `max_memory` every connection reserves from accept to close: its state, the QUIC
 /// buffers flow control lets it fill (the receive window towards the relay, the send window

@@ -1,5 +1,5 @@
 //! One shard's task: a [`RoomShard`] fed by its message channel, its events delivered to the
-//! connections' tasks. Nothing else touches the shard's rooms, so there is no lock: the relay
+//! connections' mailboxes. Payloads never come here: paired connections exchange them directly. Nothing else touches the shard's rooms, so there is no lock: the relay
 //! scales with the number of shards as long as rooms spread over them.
 
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use super::budget::{Charge, ConnHandle, OutFrame, ToConn, try_take};
 use crate::core::{ConnEvent, RoomShard, ShardEvent, ShardOutput, ShardRequest, frame_cost};
 
 /// A request as the server's shards receive it.
-pub(crate) type Request = ShardRequest<OutFrame, ConnHandle>;
+pub(crate) type Request = ShardRequest<ConnHandle>;
 
 /// Requests handled between two publications of the shard's counters.
 const BATCH: usize = 256;
@@ -22,7 +22,7 @@ const BATCH: usize = 256;
 /// Runs shard `index` until every sender of its channel is gone.
 pub(crate) async fn run(
     index: usize,
-    mut shard: RoomShard<OutFrame, ConnHandle>,
+    mut shard: RoomShard<ConnHandle>,
     mut rx: mpsc::UnboundedReceiver<Request>,
     stats: Arc<SharedStats>,
 ) {
@@ -38,9 +38,6 @@ pub(crate) async fn run(
         let now = shard.stats();
         stats.shard_rooms[index].store(now.rooms, Ordering::Relaxed);
         stats
-            .relayed
-            .fetch_add(now.relayed - published.relayed, Ordering::Relaxed);
-        stats
             .redirects
             .fetch_add(now.redirects - published.redirects, Ordering::Relaxed);
         stats
@@ -51,7 +48,7 @@ pub(crate) async fn run(
     debug!(shard = index, "shard stopped");
 }
 
-fn deliver(out: ShardOutput<OutFrame, ConnHandle>) {
+fn deliver(out: ShardOutput<ConnHandle>) {
     let ShardOutput { to, event } = out;
     let message = match event {
         ShardEvent::Frame(frame) => {
@@ -71,12 +68,9 @@ fn deliver(out: ShardOutput<OutFrame, ConnHandle>) {
                 }
             }
         }
-        ShardEvent::Payload(frame) => ToConn::Frame(frame),
         ShardEvent::JoinDone(room) => ToConn::Event(ConnEvent::JoinDone(room)),
         ShardEvent::Paired(peer) => ToConn::Peer(peer),
         ShardEvent::Left => ToConn::Event(ConnEvent::Left),
-        // The payload (and its charge) is dropped here.
-        ShardEvent::Dropped(_) => ToConn::Event(ConnEvent::Dropped),
     };
     to.send(message);
 }
