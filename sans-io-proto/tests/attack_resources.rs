@@ -32,7 +32,6 @@ fn ns_per_byte(data: &[u8], chunk: usize) -> f64 {
 /// decoder must not move the rest of its buffer for every frame it takes out (quadratic in the
 /// read size): a 256 KiB read must cost about what sixty-four 4 KiB reads cost.
 #[test]
-#[ignore = "library bug, see /work/prompts/attacks-v2.md (F6)"]
 fn small_frames_in_large_reads_cost_linear_time() {
     let one = RelayFrame::Pong(7).to_bytes();
     let mut data = Vec::new();
