@@ -166,6 +166,19 @@ async fn run_until(sides: &mut [Side; 2], limit: Duration, done: impl Fn(&[Side;
     }
 }
 
+/// Alice writes each of `texts` to Bob, Bob replies "reply <text>" to each.
+fn say_both_ways(sides: &mut [Side; 2], texts: &[String]) {
+    let (fa, fb) = (sides[0].fp(), sides[1].fp());
+    for text in texts {
+        let now = Instant::now();
+        sides[0].client.send_text(&fb, text, 0, now).unwrap();
+        sides[1]
+            .client
+            .send_text(&fa, &format!("reply {text}"), 0, now)
+            .unwrap();
+    }
+}
+
 fn delivered(s: &Side) -> usize {
     s.count(|e| {
         matches!(
@@ -197,17 +210,8 @@ async fn a_client_changing_address_mid_chat_keeps_its_session() {
     let now = Instant::now();
     sides[0].client.approve(&fb, now);
     sides[1].client.approve(&fa, now);
-    for i in 0..3 {
-        let now = Instant::now();
-        sides[0]
-            .client
-            .send_text(&fb, &format!("before {i}"), 0, now)
-            .unwrap();
-        sides[1]
-            .client
-            .send_text(&fa, &format!("reply before {i}"), 0, now)
-            .unwrap();
-    }
+    let before: Vec<String> = (0..3).map(|i| format!("before {i}")).collect();
+    say_both_ways(&mut sides, &before);
     run_until(&mut sides, Duration::from_secs(10), |s| {
         s.iter().all(|s| delivered(s) == 3)
     })
@@ -215,43 +219,34 @@ async fn a_client_changing_address_mid_chat_keeps_its_session() {
 
     // Alice's address changes: a new UDP socket on another port replaces the old one, which is
     // closed (packets the relay sends to the old address are lost from now on).
-    let before = sides[0].endpoint.local_addr().unwrap();
+    let old_addr = sides[0].endpoint.local_addr().unwrap();
     let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     sides[0].endpoint.rebind(socket).unwrap();
     let after = sides[0].endpoint.local_addr().unwrap();
-    assert_ne!(before.port(), after.port(), "the address did not change");
+    assert_ne!(old_addr.port(), after.port(), "the address did not change");
 
     // Written right after the move, in both directions, and more after a quiet spell longer
     // than the relay's idle timeout (4 s, §3): the connection must live on the new path.
-    for i in 0..3 {
-        let now = Instant::now();
-        sides[0]
-            .client
-            .send_text(&fb, &format!("moved {i}"), 0, now)
-            .unwrap();
-        sides[1]
-            .client
-            .send_text(&fa, &format!("reply moved {i}"), 0, now)
-            .unwrap();
-    }
+    let moved: Vec<String> = (0..3).map(|i| format!("moved {i}")).collect();
+    say_both_ways(&mut sides, &moved);
     run_until(&mut sides, Duration::from_secs(10), |s| {
         s.iter().all(|s| delivered(s) == 6)
     })
     .await;
     let quiet = Instant::now() + Duration::from_secs(6);
-    run_until(&mut sides, Duration::from_secs(8), |_| Instant::now() >= quiet).await;
-    let now = Instant::now();
-    sides[0].client.send_text(&fb, "after the quiet", 0, now).unwrap();
-    sides[1].client.send_text(&fa, "reply after the quiet", 0, now).unwrap();
+    run_until(&mut sides, Duration::from_secs(8), |_| {
+        Instant::now() >= quiet
+    })
+    .await;
+    let last = vec!["after the quiet".to_string()];
+    say_both_ways(&mut sides, &last);
     run_until(&mut sides, Duration::from_secs(10), |s| {
         s.iter().all(|s| delivered(s) == 7)
     })
     .await;
 
     // Everything shown exactly once, in order; the same connection and session throughout.
-    let mut want_b: Vec<String> = (0..3).map(|i| format!("before {i}")).collect();
-    want_b.extend((0..3).map(|i| format!("moved {i}")));
-    want_b.push("after the quiet".into());
+    let want_b: Vec<String> = [before, moved, last].concat();
     let want_a: Vec<String> = want_b.iter().map(|t| format!("reply {t}")).collect();
     assert_eq!(sides[1].texts(), want_b);
     assert_eq!(sides[0].texts(), want_a);
