@@ -6,7 +6,9 @@
 #                                                medians reported (robust to load changes)
 #   BASELINE_REV=d24e61b scripts/bench-rsa-dh.sh also key generation and the full handshake of
 #                                                that revision ("before"), built from `git archive`
-#                                                in a temporary directory with the same target dir
+#                                                in a temporary directory, with its own target
+#                                                dir (target/baseline: the first run builds
+#                                                every dependency once more)
 #
 # OpenSSL: `openssl speed -seconds 3 rsa2048 ffdh2048`, once as it is and once with AVX-512 IFMA
 # masked off (OPENSSL_ia32cap=":~0x200000"). Its rsa2048 "sign" is the CRT private operation
@@ -34,7 +36,11 @@ if [ -n "${BASELINE_REV:-}" ]; then
     trap 'rm -rf "$base"' EXIT
     git archive "$BASELINE_REV" | tar -x -C "$base"
 fi
-target=$(pwd)/target
+# The baseline must not share ours' target dir: cargo hashes a workspace member relative to its
+# workspace root, so both builds wrote the same artifacts, and after the baseline's build ours
+# looked fresh by mtime and was not rebuilt: later rounds and examples/cpu_time ran the
+# baseline's code as "ours" (found on ct-fast: the cpu_time binary had no MULX/ADX code).
+base_target=$(pwd)/target/baseline
 # Each round runs OpenSSL, ours and the baseline one after the other; with ROUNDS > 1 the tables
 # use the median over rounds, so a change of machine load hits every side alike.
 for r in $(seq 1 "$ROUNDS"); do
@@ -47,10 +53,10 @@ for r in $(seq 1 "$ROUNDS"); do
     cargo bench --locked -p sans-io-proto --bench protocol -- handshake "${CRITERION[@]}" \
         | tee "$OUT/ours-protocol.$r.txt" | grep "^test"
     if [ -n "${BASELINE_REV:-}" ]; then
-        (cd "$base" && CARGO_TARGET_DIR="$target" cargo bench --locked -p sans-io-proto \
+        (cd "$base" && CARGO_TARGET_DIR="$base_target" cargo bench --locked -p sans-io-proto \
             --bench rsa_dh -- "keygen/ours|decrypt/ours|agree/ours" "${CRITERION[@]}") \
             | tee "$OUT/before.$r.txt" | grep "^test"
-        (cd "$base" && CARGO_TARGET_DIR="$target" cargo bench --locked -p sans-io-proto \
+        (cd "$base" && CARGO_TARGET_DIR="$base_target" cargo bench --locked -p sans-io-proto \
             --bench protocol -- handshake "${CRITERION[@]}") | tee "$OUT/before-protocol.$r.txt" \
             | grep "^test"
     fi

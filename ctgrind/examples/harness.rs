@@ -12,6 +12,10 @@
 //! - `check full`: several keys and inputs per target, including edge values (`CT_FULL=1`);
 //! - `selftest`: a deliberately variable-time comparison; the checker must report it.
 //!
+//! The big-number back end is chosen by the library: `CTGRIND_BIGNUM_BACKEND=portable` or `adx`
+//! forces one (the script runs `check` once with each; valgrind's emulated CPUID hides ADX, so
+//! without the variable the portable code runs). The library prints the one it took.
+//!
 //! Outside valgrind the requests are no-ops, so `cargo run -p ctgrind --example harness -- check`
 //! simply runs every target once (a correctness smoke test).
 

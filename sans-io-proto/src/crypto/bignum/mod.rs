@@ -23,6 +23,9 @@ pub(crate) mod modexp;
 pub(crate) mod montgomery;
 #[cfg(test)]
 mod props;
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod x86_64;
 
 pub(crate) use limbs::Uint;
 pub(crate) use montgomery::Modulus;
@@ -75,6 +78,10 @@ mod speed {
         n32.0[0] |= 1;
         let m32 = Modulus::new(&n32);
         let a32 = m32.to_mont(&[0x1234_5678_9abc_def1; 32]);
+        time("mul16 portable", 100_000, || m16.mul_portable(&a16, &a16));
+        time("sqr16 portable", 100_000, || m16.sqr_portable(&a16));
+        time("mul32 portable", 30_000, || m32.mul_portable(&a32, &a32));
+        time("sqr32 portable", 30_000, || m32.sqr_portable(&a32));
         time("mul16", 100_000, || m16.mul(&a16, &a16));
         time("sqr16", 100_000, || m16.sqr(&a16));
         time("mul32", 30_000, || m32.mul(&a32, &a32));
@@ -85,9 +92,15 @@ mod speed {
         });
         time("Modulus::new 16", 100, || Modulus::new(&n16));
         time("Modulus::new 32", 100, || Modulus::new(&n32));
-        time("inv_vartime 32", 100, || {
-            inv_vartime(&m32.out_of_mont(&a32), &n32.0)
+        // A value without structure (splitmix64 stream) below n32.
+        let mut seed = 0x0123_4567_89ab_cdefu64;
+        let r32: [u64; 32] = core::array::from_fn(|_| {
+            seed = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let z = (seed ^ (seed >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            let z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            (z ^ (z >> 31)) >> 1
         });
+        time("inv_vartime 32", 100, || inv_vartime(&r32, &n32.0));
     }
 }
 
@@ -95,23 +108,43 @@ mod speed {
 mod count {
     use super::*;
 
-    /// For instruction counting under callgrind: `BIGNUM_OP=mul16|sqr16|pow16 N`.
+    fn probe<const L: usize>(op: &str, backend: &str) {
+        let mut n = Uint::<L>([0x9e37_79b9_7f4a_7c15; L]);
+        n.0[L - 1] |= 1 << 63;
+        n.0[0] |= 1;
+        let m = Modulus::new(&n);
+        let mut a = m.to_mont(&[0x1234_5678_9abc_def1; L]);
+        #[cfg(target_arch = "x86_64")]
+        let adx = (backend == "adx").then(|| x86_64::Adx::host().expect("BMI2 and ADX"));
+        #[cfg(not(target_arch = "x86_64"))]
+        let adx: Option<()> = None;
+        for _ in 0..1000 {
+            a = match (op, adx) {
+                #[cfg(target_arch = "x86_64")]
+                ("mul", Some(x)) => x.mul(&a, &a, &m.n, m.n0()).unwrap(),
+                #[cfg(target_arch = "x86_64")]
+                ("sqr", Some(x)) => x.sqr(&a, &m.n, m.n0()).unwrap(),
+                ("mul", _) => m.mul_portable(&a, &a),
+                ("sqr", _) => m.sqr_portable(&a),
+                _ => a,
+            };
+            core::hint::black_box(&a);
+        }
+    }
+
+    /// For instruction counting under callgrind: `BIGNUM_OP=mul16|sqr16|mul32|sqr32` (anything
+    /// else: setup only, the baseline to subtract), `BIGNUM_BACKEND=portable|adx` (default
+    /// portable; valgrind's CPUID hides ADX, so the back end is chosen here, not detected). 1000
+    /// operations each.
     #[test]
     #[ignore = "instruction-count probe for callgrind"]
     fn op_probe() {
         let op = std::env::var("BIGNUM_OP").unwrap_or_default();
-        let mut n = Uint::<16>([0x9e37_79b9_7f4a_7c15; 16]);
-        n.0[15] |= 1 << 63;
-        n.0[0] |= 1;
-        let m = Modulus::new(&n);
-        let mut a = m.to_mont(&[0x1234_5678_9abc_def1; 16]);
-        for _ in 0..1000 {
-            a = match op.as_str() {
-                "mul16" => m.mul(&a, &a),
-                "sqr16" => m.sqr(&a),
-                _ => a,
-            };
-            core::hint::black_box(&a);
+        let backend = std::env::var("BIGNUM_BACKEND").unwrap_or_default();
+        let (name, width) = op.split_at(op.len().saturating_sub(2));
+        match width {
+            "32" => probe::<32>(name, &backend),
+            _ => probe::<16>(name, &backend),
         }
     }
 }

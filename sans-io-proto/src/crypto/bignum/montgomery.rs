@@ -121,13 +121,45 @@ impl<const L: usize> Modulus<L> {
         &self.n
     }
 
-    /// `a·b·R⁻¹ mod n` (CIOS) for `a < R`, `b < n`; the result is below `n`.
+    /// `a·b·R⁻¹ mod n` (CIOS) for `a < R`, `b < n`; the result is below `n`. On x86-64 CPUs with
+    /// BMI2 and ADX the 1024- and 2048-bit widths run the assembly of [`super::x86_64`] (same
+    /// algorithm, same result), everything else [`Self::mul_portable`].
+    #[inline(always)]
+    pub(crate) fn mul(&self, a: &[u64; L], b: &[u64; L]) -> [u64; L] {
+        #[cfg(target_arch = "x86_64")]
+        if (L == 16 || L == 32)
+            && let Some(out) = super::x86_64::Adx::get().and_then(|x| x.mul(a, b, &self.n, self.n0))
+        {
+            return out;
+        }
+        self.mul_portable(a, b)
+    }
+
+    /// `a²·R⁻¹ mod n` for `a < n`, dispatched as [`Self::mul`].
+    #[inline(always)]
+    pub(crate) fn sqr(&self, a: &[u64; L]) -> [u64; L] {
+        #[cfg(target_arch = "x86_64")]
+        if (L == 16 || L == 32)
+            && let Some(out) = super::x86_64::Adx::get().and_then(|x| x.sqr(a, &self.n, self.n0))
+        {
+            return out;
+        }
+        self.sqr_portable(a)
+    }
+
+    /// `-n⁻¹ mod 2^64` (for the other back ends' tests).
+    #[cfg(test)]
+    pub(crate) fn n0(&self) -> u64 {
+        self.n0
+    }
+
+    /// [`Self::mul`] in portable Rust: CIOS on `u128` products.
     ///
     /// Two passes per row (add `a·b[i]`, then add `m·n` and shift one limb). A fused single pass
     /// with two carry chains was measured too: it compiled to more instructions (about 5,500
     /// against 4,650 per 1024-bit product, callgrind), so the classic form stays.
     #[inline(always)]
-    pub(crate) fn mul(&self, a: &[u64; L], b: &[u64; L]) -> [u64; L] {
+    pub(crate) fn mul_portable(&self, a: &[u64; L], b: &[u64; L]) -> [u64; L] {
         let n = &self.n;
         // t holds L + 2 limbs: t[0..L], t_l = t[L], t_h = t[L + 1].
         let mut t = [0u64; L];
@@ -153,9 +185,9 @@ impl<const L: usize> Modulus<L> {
         t
     }
 
-    /// `a²·R⁻¹ mod n` for `a < n`: square (HAC 14.16), then reduce (HAC 14.32).
+    /// [`Self::sqr`] in portable Rust: square (HAC 14.16), then reduce (HAC 14.32).
     #[inline(always)]
-    pub(crate) fn sqr(&self, a: &[u64; L]) -> [u64; L] {
+    pub(crate) fn sqr_portable(&self, a: &[u64; L]) -> [u64; L] {
         const { assert!(L <= MAX_LIMBS) };
         // The double-width square in a buffer of fixed size, so that every index below is
         // provably in bounds and the loops unroll.

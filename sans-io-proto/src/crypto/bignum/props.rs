@@ -69,6 +69,9 @@ fn check_montgomery<const L: usize>(n: [u64; L], a: [u64; L], b: [u64; L], pa: u
         "mul"
     );
     assert_eq!(big(&m.out_of_mont(&m.sqr(&xm))), (&x * &x) % &nb, "sqr");
+    // The portable code too (the calls above take the fast back end where there is one).
+    assert_eq!(m.mul_portable(&xm, &ym), m.mul(&xm, &ym), "portable mul");
+    assert_eq!(m.sqr_portable(&xm), m.sqr(&xm), "portable sqr");
     // to_mont accepts unreduced values below R.
     assert_eq!(
         big(&m.out_of_mont(&m.to_mont(&a))),
@@ -83,6 +86,65 @@ fn check_montgomery<const L: usize>(n: [u64; L], a: [u64; L], b: [u64; L], pa: u
         (big(&a) * big(&b)) % &nb,
         "reduce_wide"
     );
+}
+
+/// A modulus of a named shape: 0 random, 1 the top two limbs all ones, 2 all ones (`R - 1`),
+/// 3 the smallest, `R/2 + 1`; always odd with the top bit set.
+fn shaped<const L: usize>(n: [u64; L], shape: u8) -> [u64; L] {
+    match shape % 4 {
+        2 => [u64::MAX; L],
+        3 => {
+            let mut m = [0u64; L];
+            m[0] = 1;
+            m[L - 1] = 1 << 63;
+            m
+        }
+        s => modulus(n, s),
+    }
+}
+
+/// The MULX/ADX back end against the portable code and num-bigint: Montgomery product and
+/// square of reduced operands (random or 0, 1, n-1, with every modulus shape), and the product
+/// with an unreduced first factor (below R, here all ones or random), which CIOS allows.
+#[cfg(target_arch = "x86_64")]
+fn check_backends<const L: usize>(
+    n: [u64; L],
+    a: [u64; L],
+    b: [u64; L],
+    shape: u8,
+    pa: u8,
+    pb: u8,
+) {
+    let Some(adx) = super::x86_64::Adx::host() else {
+        eprintln!("no BMI2/ADX on this CPU: only the portable back end exists here");
+        return;
+    };
+    let n = shaped(n, shape);
+    let m = Modulus::new(&Uint(n));
+    let nb = big(&n);
+    let r = BigUint::one() << (64 * L);
+    let (x, y) = (operand(&big(&a), &nb, pa), operand(&big(&b), &nb, pb));
+    let (x, y) = (fixed::<L>(&x), fixed::<L>(&y));
+    // x·y·R⁻¹ mod n is the z < n with z·R ≡ x·y.
+    let is_redc = |z: &[u64; L], p: BigUint| big(z) < nb && (big(z) * &r) % &nb == p % &nb;
+    let fast = adx.mul(&x, &y, &m.n, m.n0()).expect("width supported");
+    assert_eq!(fast, m.mul_portable(&x, &y), "mul: adx against portable");
+    assert!(is_redc(&fast, big(&x) * big(&y)), "mul against num-bigint");
+    let fast = adx.sqr(&x, &m.n, m.n0()).expect("width supported");
+    assert_eq!(fast, m.sqr_portable(&x), "sqr: adx against portable");
+    assert!(is_redc(&fast, big(&x) * big(&x)), "sqr against num-bigint");
+    for wide in [a, [u64::MAX; L]] {
+        let fast = adx.mul(&wide, &y, &m.n, m.n0()).expect("width supported");
+        assert_eq!(
+            fast,
+            m.mul_portable(&wide, &y),
+            "unreduced mul: adx against portable"
+        );
+        assert!(
+            is_redc(&fast, big(&wide) * big(&y)),
+            "unreduced mul against num-bigint"
+        );
+    }
 }
 
 fn check_pow<const L: usize>(n: [u64; L], a: [u64; L], e: [u64; L], pa: u8, e_pick: u8) {
@@ -159,6 +221,18 @@ proptest! {
     #[test]
     fn montgomery_matches_num_bigint_2048(n in limbs::<32>(), a in limbs::<32>(), b in limbs::<32>(), s in 0u8..2, pa in any::<u8>(), pb in any::<u8>()) {
         check_montgomery(modulus(n, s), a, b, pa, pb);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn adx_matches_portable_and_num_bigint_1024(n in limbs::<16>(), a in limbs::<16>(), b in limbs::<16>(), s in 0u8..4, pa in any::<u8>(), pb in any::<u8>()) {
+        check_backends(n, a, b, s, pa, pb);
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn adx_matches_portable_and_num_bigint_2048(n in limbs::<32>(), a in limbs::<32>(), b in limbs::<32>(), s in 0u8..4, pa in any::<u8>(), pb in any::<u8>()) {
+        check_backends(n, a, b, s, pa, pb);
     }
 
     #[test]
@@ -255,5 +329,32 @@ fn modexp_2048_with_256_bit_exponents_matches_num_bigint() {
         let x = big(&a) % big(&n);
         let got = m.out_of_mont(&pow(&m, &m.to_mont(&fixed(&x)), &e, 256));
         assert_eq!(big(&got), x.modpow(&big(&e), &big(&n)));
+    }
+}
+
+/// Every modulus shape with every pair of edge operands (0, 1, n-1, and a random value), both
+/// widths, deterministically (the proptests draw edge values only now and then).
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn adx_edge_values_every_shape() {
+    let mut rng = ChaCha8Rng::seed_from_u64(14);
+    let mut next = || rand_core::RngCore::next_u64(&mut rng);
+    for shape in 0..4 {
+        for pa in 0..4 {
+            for pb in 0..4 {
+                let (n, a, b) = (
+                    core::array::from_fn(|_| next()),
+                    core::array::from_fn(|_| next()),
+                    core::array::from_fn(|_| next()),
+                );
+                check_backends::<16>(n, a, b, shape, pa, pb);
+                let (n, a, b) = (
+                    core::array::from_fn(|_| next()),
+                    core::array::from_fn(|_| next()),
+                    core::array::from_fn(|_| next()),
+                );
+                check_backends::<32>(n, a, b, shape, pa, pb);
+            }
+        }
     }
 }
