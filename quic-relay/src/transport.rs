@@ -3,11 +3,12 @@
 //!
 //! **Failure detection.** A QUIC endpoint restarts its idle timer whenever a packet of the other
 //! side arrives (RFC 9000 §10.1); when it runs out, the connection is gone without a word. Both
-//! sides offer a [`IDLE_TIMEOUT`] of 5 s (the connection uses the smaller offer) and send a
-//! keep-alive PING after [`KEEP_ALIVE`] (1.5 s) without sending anything else, which the other
-//! side acknowledges. A live peer is therefore heard from at least every 1.5 s or so, three times
-//! per timeout, so one or two lost packets do not end a connection; a crashed one (power off,
-//! killed process, unplugged cable) is declared dead 5 s after the last packet it sent. The relay
+//! sides offer an [`IDLE_TIMEOUT`] of 4 s (the connection uses the smaller offer) and send a
+//! keep-alive PING after [`KEEP_ALIVE`] (1 s) without sending anything else, which the other
+//! side acknowledges. A live peer is therefore heard from about every second, four times per
+//! timeout, so two or three lost packets in a row do not end a connection; a crashed one (power
+//! off, killed process, unplugged cable) is declared dead 4 s after the last packet it sent (4 to
+//! 5 s after it died, PROTOCOL.md §3.1). The relay
 //! then tells the other seat `PeerLeft` at once, and a client knows its relay is gone.
 
 use std::sync::Arc;
