@@ -1,9 +1,11 @@
-//! The profile's files on disk (PROTOCOL.md §10.4): the contact book and one history per
-//! conversation, each sealed under the storage key (`sans_io_proto::storage`) and written
-//! atomically; the one-time migration of the version-1 trust store.
+//! The profile's files on disk (PROTOCOL.md §10.4): the contact book, one history per
+//! conversation and one protocol delivery state per contact (§7.10), each sealed under the storage
+//! key (`sans_io_proto::storage`) and written atomically; the one-time migrations of the version-1
+//! trust store and of files sealed under the interim storage key (§10.1).
 //!
 //! A contact book that cannot be read is an error, never an empty book (issue 10, item 7); a
-//! history that cannot be opened is moved aside and reported, never silently dropped.
+//! history or delivery state that cannot be opened is moved aside and reported, never silently
+//! dropped.
 
 pub mod codec;
 
@@ -11,8 +13,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rand::rngs::OsRng;
-use sans_io_proto::Fingerprint;
+use sans_io_proto::crypto::hkdf;
 use sans_io_proto::storage::{self as sealed, Context, StorageKey};
+use sans_io_proto::{Fingerprint, IdentityKeyPair};
+use zeroize::Zeroizing;
 
 use crate::app::contacts::ContactBook;
 use crate::app::conversation::{Conversation, Message};
@@ -88,16 +92,71 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     result
 }
 
+/// HKDF info of the interim storage key (PROTOCOL.md §10.1), read for migration only.
+pub const INTERIM_STORAGE_KEY_LABEL: &[u8] = b"e2e-chat interim storage key";
+/// HKDF info of the key that seals delivery states until the library has a sealed-file kind of
+/// their own (PROTOCOL.md §10.2).
+pub const DELIVERY_KEY_LABEL: &[u8] = b"e2e-chat interim delivery key";
+/// Most delivery-state files read at unlock (one per contact; bounds the work a planted directory
+/// can cause).
+pub const MAX_DELIVERY_FILES: usize = 10_000;
+
+/// The storage key that development builds derived from the identity's private key before
+/// identity file v2 held a random one (PROTOCOL.md §10.1). Files sealed under it are opened once
+/// and sealed again under the identity file's key ([`Store::with_interim_key`]).
+pub fn interim_storage_key(identity: &IdentityKeyPair) -> StorageKey {
+    let private = identity.to_private_bytes();
+    let prk = hkdf::extract(b"", &private);
+    let mut key = Zeroizing::new([0u8; 32]);
+    // 32 bytes are far below HKDF's 255·32 limit, so `expand` cannot fail.
+    let _ = hkdf::expand(&prk, INTERIM_STORAGE_KEY_LABEL, key.as_mut_slice());
+    StorageKey::from_bytes(*key)
+}
+
+/// The storage key of the sealed container from the identity file's (the library has two types
+/// for the same 32 bytes; see `/work/prompts/egui-v2.requests.md`, R2).
+pub fn storage_key(key: &sans_io_proto::identity_file::StorageKey) -> StorageKey {
+    let bytes = Zeroizing::new(*key.as_bytes());
+    StorageKey::from_bytes(*bytes)
+}
+
 /// A profile's sealed storage.
+#[derive(Clone)]
 pub struct Store {
     dir: PathBuf,
     key: StorageKey,
+    /// Sub-key sealing delivery states (see [`DELIVERY_KEY_LABEL`]).
+    delivery_key: StorageKey,
+    /// The interim key of development builds: a file that does not open under `key` is tried
+    /// under it, and sealed again under `key` if it opens.
+    interim: Option<StorageKey>,
+}
+
+impl core::fmt::Debug for Store {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Store").field("dir", &self.dir).finish_non_exhaustive()
+    }
 }
 
 impl Store {
     /// The storage of the profile in `dir`, sealed under `key`.
     pub fn new(dir: PathBuf, key: StorageKey) -> Self {
-        Store { dir, key }
+        let prk = hkdf::extract(b"", key.as_bytes());
+        let mut sub = Zeroizing::new([0u8; 32]);
+        let _ = hkdf::expand(&prk, DELIVERY_KEY_LABEL, sub.as_mut_slice());
+        Store {
+            dir,
+            key,
+            delivery_key: StorageKey::from_bytes(*sub),
+            interim: None,
+        }
+    }
+
+    /// Also reads files sealed under the interim key of `identity` (and seals them again under
+    /// the real key): PROTOCOL.md §10.1.
+    pub fn with_interim_key(mut self, identity: &IdentityKeyPair) -> Self {
+        self.interim = Some(interim_storage_key(identity));
+        self
     }
 
     /// The contact book's file.
@@ -117,8 +176,32 @@ impl Store {
             .join(format!("{}.e2es", fp.to_hex()))
     }
 
+    /// The delivery-state file of a contact (PROTOCOL.md §7.10, §10.4).
+    pub fn delivery_path(&self, fp: &Fingerprint) -> PathBuf {
+        self.dir
+            .join("delivery")
+            .join(format!("{}.e2es", fp.to_hex()))
+    }
+
+    /// The container context of a delivery state. Interim: the library's `Context` has no kind
+    /// for it yet, so it is a history context under [`Self::delivery_key`], whose keys are
+    /// disjoint from the history file's (requests R1).
+    fn delivery_context(fp: &Fingerprint) -> Context {
+        Context::History(*fp)
+    }
+
     fn write_sealed(
         &self,
+        path: &Path,
+        context: &Context,
+        plaintext: &[u8],
+    ) -> Result<(), StoreError> {
+        self.write_sealed_with(&self.key, path, context, plaintext)
+    }
+
+    fn write_sealed_with(
+        &self,
+        key: &StorageKey,
         path: &Path,
         context: &Context,
         plaintext: &[u8],
@@ -127,7 +210,7 @@ impl Store {
             path: path.to_owned(),
             source,
         };
-        let bytes = sealed::seal(&self.key, context, plaintext, &mut OsRng).map_err(|source| {
+        let bytes = sealed::seal(key, context, plaintext, &mut OsRng).map_err(|source| {
             StoreError::Sealed {
                 path: path.to_owned(),
                 source,
@@ -139,11 +222,24 @@ impl Store {
         write_atomic(path, &bytes).map_err(io)
     }
 
+    /// Reads and opens a sealed file; `None` if there is none. A file that does not open under
+    /// the storage key but does under the interim key is sealed again under the storage key
+    /// (PROTOCOL.md §10.1).
     fn read_sealed(
         &self,
         path: &Path,
         context: &Context,
-    ) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError> {
+    ) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
+        self.read_sealed_with(&self.key, path, context, true)
+    }
+
+    fn read_sealed_with(
+        &self,
+        key: &StorageKey,
+        path: &Path,
+        context: &Context,
+        migrate: bool,
+    ) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -154,12 +250,24 @@ impl Store {
                 });
             }
         };
-        sealed::open(&self.key, context, &bytes)
-            .map(Some)
-            .map_err(|source| StoreError::Sealed {
-                path: path.to_owned(),
-                source,
-            })
+        let sealed_err = |source| StoreError::Sealed {
+            path: path.to_owned(),
+            source,
+        };
+        match sealed::open(key, context, &bytes) {
+            Ok(plain) => Ok(Some(plain)),
+            Err(sealed::StorageError::Damaged) => {
+                let Some(interim) = self.interim.as_ref().filter(|_| migrate) else {
+                    return Err(sealed_err(sealed::StorageError::Damaged));
+                };
+                let plain = sealed::open(interim, context, &bytes)
+                    .map_err(|_| sealed_err(sealed::StorageError::Damaged))?;
+                self.write_sealed_with(key, path, context, &plain)?;
+                tracing::info!(path = %path.display(), "sealed again under the identity file's storage key");
+                Ok(Some(plain))
+            }
+            Err(e) => Err(sealed_err(e)),
+        }
     }
 
     /// Writes the contact book.
@@ -220,6 +328,60 @@ impl Store {
         }
     }
 
+    /// Writes a contact's delivery state (an `Output::Persist` of the protocol client).
+    pub fn save_delivery(&self, fp: &Fingerprint, state: &[u8]) -> Result<(), StoreError> {
+        self.write_sealed_with(
+            &self.delivery_key,
+            &self.delivery_path(fp),
+            &Self::delivery_context(fp),
+            state,
+        )
+    }
+
+    /// Reads the delivery state of every contact of `book` that has one. A file that does not
+    /// open is renamed `<name>.damaged` and reported: the messages that waited for that contact
+    /// are lost, and the contact's messages may be shown again.
+    pub fn load_deliveries(
+        &self,
+        book: &ContactBook,
+    ) -> (Vec<(Fingerprint, Zeroizing<Vec<u8>>)>, Vec<String>) {
+        let mut out = Vec::new();
+        let mut notices = Vec::new();
+        for c in book.iter().take(MAX_DELIVERY_FILES) {
+            let path = self.delivery_path(&c.fingerprint);
+            let context = Self::delivery_context(&c.fingerprint);
+            // Delivery states never existed under the interim key: no migration.
+            match self.read_sealed_with(&self.delivery_key, &path, &context, false) {
+                Ok(Some(state)) => out.push((c.fingerprint, state)),
+                Ok(None) => {}
+                Err(e) => notices.push(Self::set_aside(
+                    &path,
+                    &format!(
+                        "The delivery record of your conversation with {} could not be read ({e}). \
+                         Messages that waited to be sent to {} are lost; some of their messages may \
+                         be shown again.",
+                        c.petname, c.petname
+                    ),
+                )),
+            }
+        }
+        (out, notices)
+    }
+
+    /// Renames a file that does not open to `<name>.damaged`; the notice says where it went.
+    fn set_aside(path: &Path, what: &str) -> String {
+        let aside = path.with_extension("e2es.damaged");
+        let moved = std::fs::rename(path, &aside).is_ok();
+        format!(
+            "{what} {}",
+            if moved {
+                format!("The file was moved to {}.", aside.display())
+            } else {
+                "The file could not be moved aside either.".to_owned()
+            }
+        )
+    }
+
     /// Reads the history of every contact of `book` that keeps one. A file that does not open is
     /// renamed `<name>.damaged` and reported in the notices.
     pub fn load_histories(
@@ -244,22 +406,22 @@ impl Store {
             match read {
                 Ok(Some(messages)) => out.push((c.fingerprint, messages)),
                 Ok(None) => {}
-                Err(e) => {
-                    let aside = path.with_extension("e2es.damaged");
-                    let moved = std::fs::rename(&path, &aside).is_ok();
-                    notices.push(format!(
-                        "The saved conversation with {} could not be read ({e}). {} A new history starts now.",
-                        c.petname,
-                        if moved {
-                            format!("It was moved to {}.", aside.display())
-                        } else {
-                            "It could not be moved aside either.".to_owned()
-                        }
-                    ));
-                }
+                Err(e) => notices.push(Self::set_aside(
+                    &path,
+                    &format!(
+                        "The saved conversation with {} could not be read ({e}). A new history starts now.",
+                        c.petname
+                    ),
+                )),
             }
         }
         (out, notices)
+    }
+}
+
+impl crate::net::DeliveryStore for Store {
+    fn save(&self, peer: &Fingerprint, state: &[u8]) -> Result<(), String> {
+        self.save_delivery(peer, state).map_err(|e| e.to_string())
     }
 }
 
@@ -423,6 +585,85 @@ mod tests {
                 .with_extension("e2es.damaged")
                 .exists()
         );
+        let _ = std::fs::remove_dir_all(&d);
+    }
+    #[test]
+    fn files_sealed_under_the_interim_key_open_once_and_are_sealed_again_under_the_real_key() {
+        let d = temp("interim");
+        let alice = crate::test_identity(0);
+        let mut book = ContactBook::default();
+        book.met(fp(1), "demo", 0, Some("Bob"));
+        // A development build sealed the book and a history under the interim key.
+        let old = Store::new(d.clone(), interim_storage_key(&alice));
+        old.save_contacts(&book.encode()).unwrap();
+        let mut c = Conversation::new(fp(1));
+        c.push_peer(MessageId::from_parts(2, 1), "kept", 0, 1, Timer::Off);
+        old.save_history(&fp(1), &c.encode_history()).unwrap();
+        let real = StorageKey::from_bytes([7; 32]);
+        // Without the migration the real key cannot read them: the book is an error.
+        let plain = Store::new(d.clone(), real.clone());
+        assert!(matches!(plain.load_contacts(5), Err(StoreError::Sealed { .. })));
+        // With it, both open, and are rewritten under the real key.
+        let store = Store::new(d.clone(), real.clone()).with_interim_key(&alice);
+        assert_eq!(store.load_contacts(5).unwrap().0, book);
+        let (histories, notices) = store.load_histories(&book);
+        assert!(notices.is_empty(), "{notices:?}");
+        assert_eq!(histories[0].1[0].text, "kept");
+        assert_eq!(plain.load_contacts(5).unwrap().0, book);
+        assert_eq!(plain.load_histories(&book).0.len(), 1);
+        // Another identity's interim key does not open them: still an error, nothing rewritten.
+        let d2 = temp("interim-other");
+        Store::new(d2.clone(), interim_storage_key(&crate::test_identity(1)))
+            .save_contacts(&book.encode())
+            .unwrap();
+        let before = std::fs::read(d2.join("contacts.e2es")).unwrap();
+        let other = Store::new(d2.clone(), real).with_interim_key(&alice);
+        assert!(matches!(other.load_contacts(5), Err(StoreError::Sealed { .. })));
+        assert_eq!(std::fs::read(d2.join("contacts.e2es")).unwrap(), before);
+        let _ = std::fs::remove_dir_all(&d);
+        let _ = std::fs::remove_dir_all(&d2);
+        // The label is the one PROTOCOL.md §10.1 gives.
+        let spec = include_str!("../../../PROTOCOL.md");
+        for label in [INTERIM_STORAGE_KEY_LABEL, DELIVERY_KEY_LABEL] {
+            let label = std::str::from_utf8(label).unwrap();
+            assert!(spec.contains(&format!("\"{label}\"")), "{label}");
+        }
+    }
+
+    #[test]
+    fn delivery_states_are_sealed_per_contact_and_a_damaged_one_is_moved_aside() {
+        let d = temp("delivery");
+        let store = Store::new(d.clone(), StorageKey::from_bytes([9; 32]));
+        let mut book = ContactBook::default();
+        book.met(fp(1), "r", 0, Some("Bob"));
+        book.met(fp(2), "r", 0, Some("Carol"));
+        book.met(fp(3), "r", 0, Some("Dave"));
+        let secret = b"E2EDLV the outbox holds: meet at noon";
+        store.save_delivery(&fp(1), secret).unwrap();
+        store.save_delivery(&fp(2), b"carol's").unwrap();
+        let file = std::fs::read(store.delivery_path(&fp(1))).unwrap();
+        assert!(!file.windows(4).any(|w| w == b"noon"), "plaintext on disk");
+        // Bob's state does not open as Carol's, nor as Bob's history.
+        std::fs::copy(store.delivery_path(&fp(1)), store.delivery_path(&fp(2))).unwrap();
+        std::fs::create_dir_all(d.join("history")).unwrap();
+        std::fs::copy(store.delivery_path(&fp(1)), store.history_path(&fp(1))).unwrap();
+        let (states, notices) = store.load_deliveries(&book);
+        assert_eq!(states.len(), 1);
+        assert_eq!(states[0].0, fp(1));
+        assert_eq!(states[0].1.as_slice(), secret);
+        assert_eq!(notices.len(), 1, "{notices:?}");
+        assert!(notices[0].contains("Carol") && notices[0].contains("damaged"));
+        assert!(store.delivery_path(&fp(2)).with_extension("e2es.damaged").exists());
+        assert!(store.load_histories(&book).0.is_empty());
+        // A history does not open as a delivery state either.
+        let mut c = Conversation::new(fp(3));
+        c.push_peer(MessageId::from_parts(2, 1), "x", 0, 1, Timer::Off);
+        store.save_history(&fp(3), &c.encode_history()).unwrap();
+        std::fs::create_dir_all(d.join("delivery")).unwrap();
+        std::fs::copy(store.history_path(&fp(3)), store.delivery_path(&fp(3))).unwrap();
+        let (states, notices) = store.load_deliveries(&book);
+        assert_eq!(states.len(), 1);
+        assert!(notices.iter().any(|n| n.contains("Dave")), "{notices:?}");
         let _ = std::fs::remove_dir_all(&d);
     }
 }
