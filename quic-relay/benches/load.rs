@@ -1,20 +1,26 @@
 //! Relay load tool: N rooms of two real QUIC clients against the relay **binary** running as a
-//! separate process (so its memory can be read from /proc), M messages of S bytes from every
-//! client to its peer; prints relayed messages per second, latency percentiles (timestamps inside
-//! the payload), and the relay's resident memory. An idle mode opens K connections and reports the
-//! relay's memory.
+//! separate process (so its CPU time and memory can be read from /proc), M messages of S bytes
+//! from every client to its peer; prints relayed messages per second, latency percentiles
+//! (timestamps inside the payload), the relay's CPU use and resident memory. An idle mode opens
+//! K connections and reports the relay's memory.
+//!
+//! Several relays can be measured in one run, one after the other on the same machine state:
+//! `--workers 1,2` runs this relay with 1 and then 2 workers, `--baseline <binary>` first runs an
+//! older relay binary (e.g. main's) with its own flags, `--runs` repeats each, and
+//! `--relay-cpus 0` pins the relays to CPU 0 (`taskset`; run the tool itself under
+//! `taskset -c 1` to give it the other core).
 //!
 //! ```text
-//! cargo bench -p quic-relay --bench load -- --rooms 1000 --messages 50 --size 256
-//! cargo bench -p quic-relay --bench load -- --rooms 1000 --messages 50 --size 256 --rate 25000
-//! cargo bench -p quic-relay --bench load -- --idle 10000
+//! cargo bench -p quic-relay --bench load -- --rooms 1000 --messages 50 --size 256 --workers 1,2
+//! taskset -c 1 cargo bench -p quic-relay --bench load -- --rate 25000 --relay-cpus 0 --workers 1 --runs 5
+//! cargo bench -p quic-relay --bench load -- --idle 10000 --baseline /tmp/relay-main
 //! ```
 //! Without `--bench` (as `cargo test --all-targets` runs it) it does a tiny smoke run.
-//! Clients and relay share this machine's cores; the figures are for that setup.
 #![forbid(unsafe_code)]
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,6 +47,25 @@ struct Args {
     /// Idle mode: open this many connections, report memory, and stop.
     #[arg(long, default_value_t = 0)]
     idle: usize,
+    /// Idle mode: after the measurement, keep the connections open this many seconds more and
+    /// report the relay's memory again (does it grow while idle?).
+    #[arg(long, default_value_t = 0)]
+    hold: u64,
+    /// Worker counts of this relay to measure, in order (e.g. `1,2`); empty: its default.
+    #[arg(long, value_delimiter = ',')]
+    workers: Vec<usize>,
+    /// An older relay binary to measure first, with the flags main's relay takes.
+    #[arg(long)]
+    baseline: Option<PathBuf>,
+    /// Run this binary (built from this tree, e.g. an experiment) instead of the bench's own.
+    #[arg(long)]
+    relay_bin: Option<PathBuf>,
+    /// Measure each relay this many times.
+    #[arg(long, default_value_t = 1)]
+    runs: usize,
+    /// Pin the relay processes to these CPUs (`taskset -c`).
+    #[arg(long)]
+    relay_cpus: Option<String>,
     /// Use a relay that is already running (e.g. under a profiler) instead of starting one.
     #[arg(long)]
     relay: Option<SocketAddr>,
@@ -52,6 +77,30 @@ struct Args {
     endpoints: usize,
     #[arg(long, hide = true)]
     bench: bool,
+}
+
+/// Which relay to start.
+#[derive(Debug, Clone)]
+enum Kind {
+    /// This crate's binary with this many workers (`None`: its default).
+    This(Option<usize>),
+    /// Another binary, started with main's flags.
+    Baseline(PathBuf),
+    /// Already running.
+    External(SocketAddr, [u8; 32]),
+}
+
+impl Kind {
+    fn label(&self) -> String {
+        match self {
+            Kind::This(Some(w)) => {
+                format!("this relay, {w} worker{}", if *w == 1 { "" } else { "s" })
+            }
+            Kind::This(None) => "this relay".into(),
+            Kind::Baseline(_) => "baseline (main)".into(),
+            Kind::External(addr, _) => format!("relay at {addr}"),
+        }
+    }
 }
 
 struct Relay {
@@ -69,34 +118,61 @@ impl Drop for TempDir {
 }
 
 impl Relay {
-    fn start(args: &Args) -> Relay {
-        if let Some(addr) = args.relay {
-            let pin = quic_relay::cert::parse_fingerprint(&args.pin).expect("--pin of --relay");
-            return Relay {
-                child: None,
-                addr,
-                pin,
-                _dir: TempDir(std::env::temp_dir().join("e2e-load-unused")),
-            };
-        }
-        let dir = TempDir(std::env::temp_dir().join(format!("e2e-load-{}", std::process::id())));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_quic-relay"))
-            .args([
-                "--port",
-                "0",
-                "--max-connections",
-                "30000",
-                "--max-rooms",
-                "30000",
-            ])
-            .args([
-                "--payloads-per-second",
-                "1000000",
-                "--joins-per-second",
-                "100",
-                "--log",
-                "error",
-            ])
+    fn start(kind: &Kind, cpus: Option<&str>, this_bin: Option<&PathBuf>) -> Relay {
+        let (binary, flags): (PathBuf, Vec<String>) = match kind {
+            Kind::External(addr, pin) => {
+                return Relay {
+                    child: None,
+                    addr: *addr,
+                    pin: *pin,
+                    _dir: TempDir(std::env::temp_dir().join("e2e-load-unused")),
+                };
+            }
+            Kind::This(workers) => {
+                let mut flags: Vec<String> = ["--max-connections", "30000", "--max-rooms", "30000"]
+                    .map(String::from)
+                    .to_vec();
+                if let Some(w) = workers {
+                    flags.extend(["--workers".into(), w.to_string()]);
+                }
+                let binary = this_bin
+                    .cloned()
+                    .unwrap_or_else(|| env!("CARGO_BIN_EXE_quic-relay").into());
+                (binary, flags)
+            }
+            Kind::Baseline(path) => (
+                path.clone(),
+                [
+                    "--max-connections",
+                    "30000",
+                    "--max-rooms",
+                    "30000",
+                    "--payloads-per-second",
+                    "1000000",
+                    "--joins-per-second",
+                    "100",
+                ]
+                .map(String::from)
+                .to_vec(),
+            ),
+        };
+        static STARTED: AtomicU64 = AtomicU64::new(0);
+        let dir = TempDir(std::env::temp_dir().join(format!(
+            "e2e-load-{}-{}",
+            std::process::id(),
+            STARTED.fetch_add(1, Ordering::Relaxed)
+        )));
+        let mut command = match cpus {
+            Some(cpus) => {
+                let mut c = Command::new("taskset");
+                c.args(["-c", cpus]).arg(&binary);
+                c
+            }
+            None => Command::new(&binary),
+        };
+        let mut child = command
+            .args(["--port", "0", "--log", "error"])
+            .args(&flags)
             .arg("--cert-dir")
             .arg(&dir.0)
             .stdout(Stdio::piped())
@@ -105,7 +181,8 @@ impl Relay {
         let stdout = child.stdout.take().expect("relay stdout");
         let mut addr = None;
         let mut pin = None;
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        let mut lines = BufReader::new(stdout).lines();
+        for line in lines.by_ref().map_while(Result::ok) {
             if let Some(rest) = line.strip_prefix("e2e-chat relay listening on ") {
                 addr = rest.split_whitespace().next().and_then(|a| a.parse().ok());
             }
@@ -114,6 +191,9 @@ impl Relay {
                 break;
             }
         }
+        // Keep reading what else it prints: a relay whose stdout is closed may die of it (main's
+        // relay does).
+        std::thread::spawn(move || lines.for_each(drop));
         Relay {
             child: Some(child),
             addr: addr.expect("relay address"),
@@ -182,8 +262,12 @@ async fn connect(relay: &Relay, eps: &[quinn::Endpoint], i: usize) -> RelayConne
     unreachable!()
 }
 
-async fn idle(args: &Args) {
-    let relay = Arc::new(Relay::start(args));
+async fn idle(args: &Args, kind: &Kind) -> String {
+    let relay = Arc::new(Relay::start(
+        kind,
+        args.relay_cpus.as_deref(),
+        args.relay_bin.as_ref(),
+    ));
     let eps = Arc::new(endpoints(args.endpoints.max(args.idle / 500)));
     let before = relay.rss_kib();
     let mut conns = Vec::with_capacity(args.idle);
@@ -196,25 +280,37 @@ async fn idle(args: &Args) {
         .await;
         conns.extend(batch);
     }
-    tokio::time::sleep(Duration::from_secs(if relay.child.is_none() {
-        10
-    } else {
-        2
-    }))
-    .await;
+    let opened = started.elapsed();
+    // Let the connections settle (handshakes done, keep-alives running), then read the memory
+    // over a few seconds of idle time.
+    let settle = if relay.child.is_none() { 10 } else { 3 };
+    tokio::time::sleep(Duration::from_secs(settle)).await;
+    let cpu_before = relay.cpu_seconds();
+    let t = Instant::now();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let idle_cpu = (relay.cpu_seconds() - cpu_before) / t.elapsed().as_secs_f64() * 100.0;
     let after = relay.rss_kib();
-    println!(
-        "| idle connections | open time | relay RSS before | relay RSS with all open | per connection |"
-    );
-    println!("|---|---|---|---|---|");
-    println!(
-        "| {} | {:.1} s | {:.1} MiB | {:.1} MiB | {:.1} KiB |",
+    let held = if args.hold > 0 {
+        tokio::time::sleep(Duration::from_secs(args.hold)).await;
+        format!(
+            " {:.1} MiB after {} s more |",
+            relay.rss_kib() as f64 / 1024.0,
+            args.hold
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "| {} | {} | {:.1} s | {:.1} MiB | **{:.1} MiB ({:.1} MB)** | {:.1} KiB | {:.0}% of a core |{held}",
+        kind.label(),
         conns.len(),
-        started.elapsed().as_secs_f64(),
+        opened.as_secs_f64(),
         before as f64 / 1024.0,
         after as f64 / 1024.0,
-        (after.saturating_sub(before)) as f64 / conns.len().max(1) as f64
-    );
+        after as f64 * 1024.0 / 1e6,
+        (after.saturating_sub(before)) as f64 / conns.len().max(1) as f64,
+        idle_cpu,
+    )
 }
 
 async fn futures_join<F: std::future::Future<Output = T> + Send + 'static, T: Send + 'static>(
@@ -228,18 +324,28 @@ async fn futures_join<F: std::future::Future<Output = T> + Send + 'static, T: Se
     out
 }
 
-async fn traffic(args: &Args) {
-    let relay = Arc::new(Relay::start(args));
+/// One traffic run; returns its table row and its p99 in ms.
+async fn traffic(args: &Args, kind: &Kind) -> (String, f64) {
+    let relay = Arc::new(Relay::start(
+        kind,
+        args.relay_cpus.as_deref(),
+        args.relay_bin.as_ref(),
+    ));
     let eps = Arc::new(endpoints(args.endpoints));
     let before = relay.rss_kib();
     // Pair everyone up.
     let mut pairs = Vec::new();
+    // At most 200 handshakes at once: a storm of thousands would outlast the 4 s idle timeout
+    // of the handshake on a loaded machine.
+    let handshakes = Arc::new(tokio::sync::Semaphore::new(200));
     for room in 0..args.rooms {
         let name = RoomName::new(&format!("load-{room}")).unwrap();
         let (r, e) = (relay.clone(), eps.clone());
         let n = name.clone();
+        let slot = handshakes.clone().acquire_owned().await.unwrap();
         let a = tokio::spawn(async move {
             let mut c = connect(&r, &e, 2 * room).await.split();
+            drop(slot);
             c.0.send_frame(&ClientFrame::Join { room: n })
                 .await
                 .unwrap();
@@ -323,17 +429,15 @@ async fn traffic(args: &Args) {
     }
     let elapsed = epoch.elapsed();
     let during = relay.rss_kib();
-    let relay_cpu = (relay.cpu_seconds() - cpu_before) / elapsed.as_secs_f64() * 100.0;
+    let cpu_used = relay.cpu_seconds() - cpu_before;
+    let relay_cpu = cpu_used / elapsed.as_secs_f64() * 100.0;
+    let per_message = cpu_used * 1e6 / received.load(Ordering::Relaxed).max(1) as f64;
     let mut lost = 0u64;
-    let mut sent_packets = 0u64;
     for s in senders {
         if let Ok(tx) = s.await {
-            let stats = tx.connection().stats();
-            lost += stats.path.lost_packets;
-            sent_packets += stats.udp_tx.datagrams;
+            lost += tx.connection().stats().path.lost_packets;
         }
     }
-    eprintln!("client-side QUIC: {sent_packets} datagrams sent, {lost} packets declared lost");
     latencies.sort_unstable();
     let pct = |q: f64| {
         latencies
@@ -342,13 +446,9 @@ async fn traffic(args: &Args) {
             .unwrap_or(0) as f64
             / 1e6
     };
-    println!(
-        "| rooms | clients | size | messages | target rate | relayed/s | p50 | p99 | max | relay CPU | relay RSS idle → paired → loaded |"
-    );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
-    println!(
-        "| {} | {} | {} B | {}/{} | {} | {:.0} | {:.2} ms | {:.2} ms | {:.2} ms | {:.0}% of a core | {:.1} → {:.1} → {:.1} MiB |",
-        args.rooms,
+    let row = format!(
+        "| {} | {} | {} B | {}/{} | {} | {:.0} | {:.2} ms | **{:.2} ms** | {:.2} ms | {:.0}% of a core, {:.1} µs/msg | {:.1} → {:.1} → {:.1} MiB | {} |",
+        kind.label(),
         args.rooms * 2,
         args.size,
         received.load(Ordering::Relaxed),
@@ -363,10 +463,13 @@ async fn traffic(args: &Args) {
         pct(0.99),
         pct(1.0),
         relay_cpu,
+        per_message,
         before as f64 / 1024.0,
         paired as f64 / 1024.0,
         during as f64 / 1024.0,
+        lost,
     );
+    (row, pct(0.99))
 }
 
 async fn wait_for(rx: &mut quic_relay::client::RelayReceiver, what: impl Fn(&RelayFrame) -> bool) {
@@ -383,6 +486,20 @@ async fn wait_for(rx: &mut quic_relay::client::RelayReceiver, what: impl Fn(&Rel
     }
 }
 
+fn kinds(args: &Args) -> Vec<Kind> {
+    if let Some(addr) = args.relay {
+        let pin = quic_relay::cert::parse_fingerprint(&args.pin).expect("--pin of --relay");
+        return vec![Kind::External(addr, pin)];
+    }
+    let mut kinds: Vec<Kind> = args.baseline.iter().cloned().map(Kind::Baseline).collect();
+    if args.workers.is_empty() {
+        kinds.push(Kind::This(None));
+    } else {
+        kinds.extend(args.workers.iter().map(|&w| Kind::This(Some(w))));
+    }
+    kinds
+}
+
 fn main() {
     let raw: Vec<String> = std::env::args().collect();
     let smoke = !raw.iter().any(|a| a == "--bench");
@@ -395,6 +512,12 @@ fn main() {
             size: 64,
             rate: 0,
             idle: 0,
+            hold: 0,
+            workers: vec![1, 2],
+            baseline: None,
+            relay_bin: None,
+            runs: 1,
+            relay_cpus: None,
             endpoints: 2,
             relay: None,
             pin: String::new(),
@@ -405,17 +528,76 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+        })
+        .unwrap_or_default();
+    println!(
+        "CPU: {cpu}, {} cores; relay pinned to: {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        args.relay_cpus.as_deref().unwrap_or("none")
+    );
     rt.block_on(async {
-        if args.idle > 0 {
-            idle(&args).await;
-        } else {
-            traffic(&args).await;
-            if smoke {
-                idle(&Args {
-                    idle: 20,
-                    ..args.clone()
-                })
-                .await;
+        if args.idle > 0 || smoke {
+            let idle_args = Args {
+                idle: if smoke { 20 } else { args.idle },
+                ..args.clone()
+            };
+            if !smoke {
+                println!(
+                    "| relay | idle connections | open time | relay RSS before | relay RSS with all open | per connection | relay CPU while idle |"
+                );
+                println!("|---|---|---|---|---|---|---|");
+            }
+            for _ in 0..args.runs {
+                for kind in kinds(&args) {
+                    let row = idle(&idle_args, &kind).await;
+                    println!("{row}");
+                }
+            }
+            if !smoke {
+                return;
+            }
+        }
+        println!(
+            "| relay | clients | size | messages | offered rate | relayed/s | p50 | p99 | max | relay CPU | relay RSS idle → paired → loaded | packets lost |"
+        );
+        println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+        // Runs interleave the relays (A B A B ...), so drifting load on a shared machine hits
+        // them alike.
+        let kinds = kinds(&args);
+        let mut p99s: Vec<Vec<f64>> = vec![Vec::new(); kinds.len()];
+        for _ in 0..args.runs {
+            for (i, kind) in kinds.iter().enumerate() {
+                let (row, p99) = traffic(&args, kind).await;
+                println!("{row}");
+                p99s[i].push(p99);
+            }
+        }
+        let summary: Vec<(String, Vec<f64>)> = kinds
+            .iter()
+            .zip(p99s)
+            .map(|(k, mut p)| {
+                p.sort_by(f64::total_cmp);
+                (k.label(), p)
+            })
+            .collect();
+        if args.runs > 1 {
+            println!();
+            println!("| relay | p99 of each run (sorted) | median p99 |");
+            println!("|---|---|---|");
+            for (label, p99s) in summary {
+                let list: Vec<String> = p99s.iter().map(|p| format!("{p:.2}")).collect();
+                println!(
+                    "| {label} | {} ms | **{:.2} ms** |",
+                    list.join(", "),
+                    p99s[p99s.len() / 2]
+                );
             }
         }
     });

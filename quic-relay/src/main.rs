@@ -8,10 +8,11 @@ use std::time::Duration;
 use clap::Parser;
 use quic_relay::cert::fingerprint_hex;
 use quic_relay::core::Limits;
-use quic_relay::server::{Relay, RelayConfig};
+use quic_relay::server::{Relay, RelayConfig, default_workers};
 
 /// Relay for the end-to-end encrypted chat: rooms of two clients over QUIC. It forwards opaque
 /// ciphertext between the two seats of a room and never holds a key or stores a message.
+/// PROTOCOL.md §3 describes every limit below.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
@@ -25,32 +26,85 @@ struct Args {
     /// directory, e.g. ~/.local/share/e2e-chat/relay].
     #[arg(long)]
     cert_dir: Option<PathBuf>,
-    /// Most connections at once.
+    /// Worker threads, and room shards (rooms are spread over them by name) [default: the
+    /// number of cores].
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Most connections at once, counted from accept (with or without a stream).
     #[arg(long, default_value_t = Limits::default().max_connections)]
     max_connections: usize,
-    /// Most rooms at once.
+    /// Memory bound in MiB: every connection's reservation plus every frame held. New
+    /// connections are refused and clients are read more slowly before it would be exceeded.
+    #[arg(long, default_value_t = Limits::default().max_memory >> 20)]
+    max_memory: usize,
+    /// Most rooms at once (split evenly over the workers).
     #[arg(long, default_value_t = Limits::default().max_rooms)]
     max_rooms: usize,
     /// Joins per second per connection (sustained; the burst is twice this).
     #[arg(long, default_value_t = Limits::default().joins_per_second)]
     joins_per_second: f64,
-    /// Payload frames per second per connection (sustained; the burst is twice this).
-    #[arg(long, default_value_t = Limits::default().payloads_per_second)]
-    payloads_per_second: f64,
-    /// Seconds without traffic after which a connection is closed.
+    /// Frames per second per connection (sustained; the burst is twice this).
+    #[arg(long, default_value_t = Limits::default().frames_per_second)]
+    frames_per_second: f64,
+    /// Payload KiB per second per connection (sustained; the burst is half a second's worth).
+    #[arg(long, default_value_t = Limits::default().bytes_per_second / 1024.0)]
+    kib_per_second: f64,
+    /// A seat's outbound queue in KiB; when it is full the relay stops reading the sender.
+    #[arg(long, default_value_t = Limits::default().queue_bytes >> 10)]
+    queue_kib: usize,
+    /// Seconds a client may leave everything sent to it unread before it is closed.
+    #[arg(long, default_value_t = Limits::default().write_stall_timeout.as_secs())]
+    stall_timeout_secs: u64,
+    /// Seconds a new connection has to open its stream.
+    #[arg(long, default_value_t = Limits::default().stream_timeout.as_secs())]
+    stream_timeout_secs: u64,
+    /// Seconds without a frame after which a connection is closed.
     #[arg(long, default_value_t = Limits::default().idle_timeout.as_secs())]
     idle_timeout_secs: u64,
-    /// Frames queued per connection before a slow reader is disconnected.
-    #[arg(long, default_value_t = 1024)]
-    queue_len: usize,
     /// Log filter (error, warn, info, debug, trace, or a tracing filter).
     #[arg(long, default_value = "info")]
     log: String,
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+impl Args {
+    fn limits(&self) -> Limits {
+        Limits {
+            max_connections: self.max_connections,
+            max_memory: self.max_memory.saturating_mul(1 << 20),
+            max_rooms: self.max_rooms,
+            joins_per_second: self.joins_per_second,
+            join_burst: self.joins_per_second * 2.0,
+            frames_per_second: self.frames_per_second,
+            frame_burst: self.frames_per_second * 2.0,
+            bytes_per_second: self.kib_per_second * 1024.0,
+            byte_burst: self.kib_per_second * 512.0,
+            queue_bytes: self.queue_kib.saturating_mul(1024),
+            write_stall_timeout: Duration::from_secs(self.stall_timeout_secs),
+            stream_timeout: Duration::from_secs(self.stream_timeout_secs),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs),
+            ..Limits::default()
+        }
+    }
+}
+
+fn main() -> std::process::ExitCode {
     let args = Args::parse();
+    let workers = args.workers.unwrap_or_else(default_workers).max(1);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(args, workers))
+}
+
+async fn run(args: Args, workers: usize) -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_new(&args.log).unwrap_or_else(|_| "info".into()),
@@ -64,21 +118,11 @@ async fn main() -> std::process::ExitCode {
         eprintln!("error: no data directory found for the certificate; pass --cert-dir");
         return std::process::ExitCode::FAILURE;
     };
-    let limits = Limits {
-        max_connections: args.max_connections,
-        max_rooms: args.max_rooms,
-        joins_per_second: args.joins_per_second,
-        join_burst: args.joins_per_second * 2.0,
-        payloads_per_second: args.payloads_per_second,
-        payload_burst: args.payloads_per_second * 2.0,
-        idle_timeout: Duration::from_secs(args.idle_timeout_secs.max(1)),
-        ..Limits::default()
-    };
     let config = RelayConfig {
         listen: SocketAddr::new(args.listen, args.port),
         cert_dir: Some(cert_dir.clone()),
-        limits,
-        queue_len: args.queue_len,
+        limits: args.limits(),
+        workers,
     };
     let relay = match Relay::bind(config).await {
         Ok(relay) => relay,
@@ -103,4 +147,16 @@ async fn main() -> std::process::ExitCode {
     println!("shutting down...");
     relay.shutdown().await;
     std::process::ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_flags_give_the_default_limits_and_they_are_consistent() {
+        let args = Args::parse_from(["quic-relay"]);
+        assert_eq!(args.limits(), Limits::default());
+        assert_eq!(args.limits().validate(), Ok(()));
+    }
 }

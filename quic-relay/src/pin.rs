@@ -98,13 +98,6 @@ pub fn client_config(pin: [u8; 32]) -> Result<(quinn::ClientConfig, Arc<AtomicBo
     let quic = quinn::crypto::rustls::QuicClientConfig::try_from(tls)
         .map_err(|e| Error::General(e.to_string()))?;
     let mut config = quinn::ClientConfig::new(Arc::new(quic));
-    let mut transport = quinn::TransportConfig::default();
-    transport.keep_alive_interval(Some(std::time::Duration::from_secs(10)));
-    transport.max_idle_timeout(Some(
-        std::time::Duration::from_secs(30)
-            .try_into()
-            .map_err(|_| Error::General("idle".into()))?,
-    ));
-    config.transport_config(Arc::new(transport));
+    config.transport_config(crate::transport::client_transport());
     Ok((config, mismatch))
 }

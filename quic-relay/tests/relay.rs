@@ -1,97 +1,15 @@
 //! Integration tests over real QUIC on 127.0.0.1 (ephemeral ports, in-memory certificates).
 
+mod common;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use quic_relay::client::{ConnectError, RelayConnection, RelayReceiver, RelaySender};
+use common::{Client, T, connect, relay, room};
+use quic_relay::client::{ConnectError, RelayConnection};
 use quic_relay::core::Limits;
-use quic_relay::server::{Relay, RelayConfig, RelayHandle};
-use sans_io_proto::frame::{ClientFrame, ErrorCode, RelayFrame, RoomName};
-
-const T: Duration = Duration::from_secs(5);
-
-async fn relay(limits: Limits) -> RelayHandle {
-    let config = RelayConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        cert_dir: None,
-        limits,
-        queue_len: 1024,
-    };
-    Relay::bind(config).await.unwrap()
-}
-
-struct Client {
-    tx: RelaySender,
-    rx: RelayReceiver,
-}
-
-async fn connect(relay: &RelayHandle) -> Client {
-    let conn = RelayConnection::connect(relay.local_addr(), relay.fingerprint(), T)
-        .await
-        .unwrap();
-    let (tx, rx) = conn.split();
-    let mut c = Client { tx, rx };
-    assert_eq!(
-        c.next().await,
-        RelayFrame::Pong(0),
-        "the connect-time Ping is answered"
-    );
-    c
-}
-
-impl Client {
-    async fn next(&mut self) -> RelayFrame {
-        tokio::time::timeout(T, self.rx.recv_frame())
-            .await
-            .expect("a frame in time")
-            .unwrap()
-            .expect("stream open")
-    }
-
-    async fn send(&mut self, frame: ClientFrame) {
-        self.tx.send_frame(&frame).await.unwrap();
-    }
-
-    async fn join(&mut self, room: &str) {
-        self.send(ClientFrame::Join {
-            room: RoomName::new(room).unwrap(),
-        })
-        .await;
-    }
-
-    /// Joins and waits for the relay's answer up to `Joined` (frames of different connections
-    /// reach the relay in any order, so tests that care about seats wait for each join).
-    async fn join_and_wait(&mut self, room: &str) -> Vec<RelayFrame> {
-        self.join(room).await;
-        let mut got = Vec::new();
-        loop {
-            let f = self.next().await;
-            let done = matches!(f, RelayFrame::Joined { .. });
-            got.push(f);
-            if done {
-                return got;
-            }
-        }
-    }
-
-    /// Expects the stream to end (the relay closed us) within the timeout.
-    async fn expect_closed(&mut self) {
-        let end = tokio::time::timeout(T, async {
-            loop {
-                match self.rx.recv_frame().await {
-                    Ok(Some(_)) => continue,
-                    _ => return,
-                }
-            }
-        })
-        .await;
-        assert!(end.is_ok(), "the relay did not close the connection");
-    }
-}
-
-fn room(s: &str) -> RoomName {
-    RoomName::new(s).unwrap()
-}
+use quic_relay::server::{Relay, RelayConfig};
+use sans_io_proto::frame::{ClientFrame, ErrorCode, RelayFrame};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_clients_meet_and_exchange_payloads_both_ways() {
@@ -324,6 +242,7 @@ async fn a_flood_of_joiners_lands_in_valid_rooms_of_two() {
 async fn an_idle_client_is_timed_out() {
     let r = relay(Limits {
         idle_timeout: Duration::from_millis(700),
+        stream_timeout: Duration::from_millis(700),
         ..Limits::default()
     })
     .await;
@@ -418,4 +337,21 @@ async fn shutdown_tells_clients() {
             ..
         }
     ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pin_is_the_sha256_of_the_whole_certificate_sent_in_tls() {
+    use sha2::{Digest, Sha256};
+    let r = relay(Limits::default()).await;
+    let c = connect(&r).await;
+    let chain =
+        c.tx.connection()
+            .peer_identity()
+            .expect("the relay presented a certificate")
+            .downcast::<Vec<rustls::pki_types::CertificateDer<'static>>>()
+            .expect("a rustls certificate chain");
+    assert_eq!(chain.len(), 1, "one self-signed certificate");
+    let digest: [u8; 32] = Sha256::digest(chain[0].as_ref()).into();
+    assert_eq!(digest, r.fingerprint());
+    r.shutdown().await;
 }

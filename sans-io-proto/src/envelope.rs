@@ -459,8 +459,8 @@ mod tests {
         assert_eq!(INIT_CONFIRM_BODY, 48);
         assert_eq!(DATA_OVERHEAD - PREFIX_LEN, 352);
         assert_eq!(RESP_AUTH_TRANSCRIBED, 306);
-        assert!(DATA_OVERHEAD + MAX_BODY_BUCKETS * BODY_BUCKET <= 65_536);
-        assert!(DATA_OVERHEAD + (MAX_BODY_BUCKETS + 1) * BODY_BUCKET > 65_536);
+        const { assert!(DATA_OVERHEAD + MAX_BODY_BUCKETS * BODY_BUCKET <= 65_536) };
+        const { assert!(DATA_OVERHEAD + (MAX_BODY_BUCKETS + 1) * BODY_BUCKET > 65_536) };
     }
 
     #[test]

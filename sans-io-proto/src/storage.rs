@@ -13,14 +13,14 @@
 //! offset  size  field
 //! 0       8     magic "E2ESTORE"
 //! 8       1     version 0x01
-//! 9       1     kind (0x01 contact book, 0x02 conversation history)
+//! 9       1     kind (0x01 contact book, 0x02 conversation history, 0x03 delivery state)
 //! 10      32    salt (fresh random per write)
 //! 42      n     ct = AES-256-IGE(aes_key, aes_iv, PKCS#7(plaintext)),  n = 16·k, k ≥ 1
 //! 42+n    32    tag = HMAC-SHA256(mac_key, bytes[0 .. 42+n])
 //! ```
 
 use rand_core::CryptoRngCore;
-use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::crypto::padding::{PKCS7_BLOCK, pkcs7_unpad};
 use crate::etm::CipherKeys;
@@ -41,27 +41,9 @@ pub const TAG_LEN: usize = 32;
 /// The largest plaintext sealed or opened (bounds the memory a planted file can cost).
 pub const MAX_PLAINTEXT_LEN: usize = 64 * 1024 * 1024;
 
-/// The profile's storage key: 32 random bytes that only the unlocked identity file yields.
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub struct StorageKey([u8; 32]);
-
-impl StorageKey {
-    /// Wraps 32 secret bytes.
-    pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        StorageKey(bytes)
-    }
-
-    /// The secret bytes.
-    pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-}
-
-impl core::fmt::Debug for StorageKey {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("StorageKey(..)")
-    }
-}
+/// The profile's storage key: 32 random bytes that only the unlocked identity file yields (one type
+/// with [`crate::identity_file`], kept on the heap and wiped on drop, so it is never copied around).
+pub use crate::identity_file::StorageKey;
 
 /// What a sealed file holds, and for whom: part of the key derivation and of the header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +52,9 @@ pub enum Context {
     Contacts,
     /// The conversation with one contact (kind 0x02, context `"history " || hex(fingerprint)`).
     History(Fingerprint),
+    /// The delivery state of the conversation with one contact (kind 0x03, context
+    /// `"delivery " || hex(fingerprint)`; PROTOCOL.md §7.10).
+    Delivery(Fingerprint),
 }
 
 impl Context {
@@ -78,6 +63,7 @@ impl Context {
         match self {
             Context::Contacts => 0x01,
             Context::History(_) => 0x02,
+            Context::Delivery(_) => 0x03,
         }
     }
 
@@ -88,6 +74,10 @@ impl Context {
             Context::Contacts => info.extend_from_slice(b"contacts"),
             Context::History(fp) => {
                 info.extend_from_slice(b"history ");
+                info.extend_from_slice(fp.to_hex().as_bytes());
+            }
+            Context::Delivery(fp) => {
+                info.extend_from_slice(b"delivery ");
                 info.extend_from_slice(fp.to_hex().as_bytes());
             }
         }
@@ -196,7 +186,7 @@ mod tests {
     use rand_chacha::ChaCha20Rng;
 
     fn key(b: u8) -> StorageKey {
-        StorageKey::from_bytes([b; 32])
+        StorageKey::from_bytes(&[b; 32])
     }
 
     #[test]
@@ -235,6 +225,28 @@ mod tests {
         assert_eq!(
             open(&key(1), &Context::Contacts, &sealed),
             Err(StorageError::WrongKind)
+        );
+        // A delivery state is not a history, nor Carol's delivery state Bob's.
+        let fp = Fingerprint::from_bytes([1; 32]);
+        let delivery = seal(&key(1), &Context::Delivery(fp), b"state", &mut rng).unwrap();
+        assert_eq!(delivery[9], 0x03);
+        assert_eq!(
+            open(&key(1), &Context::History(fp), &delivery),
+            Err(StorageError::WrongKind)
+        );
+        assert_eq!(
+            open(
+                &key(1),
+                &Context::Delivery(Fingerprint::from_bytes([2; 32])),
+                &delivery
+            ),
+            Err(StorageError::Damaged)
+        );
+        assert_eq!(
+            open(&key(1), &Context::Delivery(fp), &delivery)
+                .unwrap()
+                .as_slice(),
+            b"state"
         );
         for i in 0..sealed.len() {
             for bit in 0..8 {

@@ -87,10 +87,8 @@ impl World {
                 }
             }
             ClientFrame::Leave => self.unseat(from),
-            ClientFrame::Payload(p) => {
-                if self.seated[other] {
-                    self.send_to(other, RelayFrame::Payload(p));
-                }
+            ClientFrame::Payload(p) if self.seated[other] => {
+                self.send_to(other, RelayFrame::Payload(p));
             }
             _ => {}
         }

@@ -373,3 +373,16 @@ proptest! {
         let _ = RelayFrame::decode(&bytes);
     }
 }
+
+#[test]
+fn frame_len_is_known_from_the_header_and_errors_from_a_bad_one() {
+    let mut d = FrameDecoder::<ClientFrame>::new();
+    assert_eq!(d.frame_len(), Ok(None));
+    d.push(&[1, 3, 0, 0, 1]);
+    assert_eq!(d.frame_len(), Ok(None));
+    d.push(&[0]);
+    assert_eq!(d.frame_len(), Ok(Some(HEADER_LEN + 256)));
+    let mut bad = FrameDecoder::<ClientFrame>::new();
+    bad.push(&[1, 0x13, 0, 0, 0, 0]);
+    assert_eq!(bad.frame_len(), Err(FrameError::WrongDirection(0x13)));
+}

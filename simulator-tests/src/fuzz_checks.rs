@@ -343,22 +343,27 @@ enum RelayOp {
     Wait { ms: u16 },
 }
 
-/// The relay's room logic under arbitrary traffic from up to eight clients: connects,
-/// disconnects, frames decoded from arbitrary bytes, time passing. No panic, never more rooms than
-/// the limit, and payloads only go to a connection seated in a room.
+/// The relay's room logic (three shards) under arbitrary traffic from up to eight clients:
+/// connects, disconnects, frames decoded from arbitrary bytes (handed over only while the relay
+/// wants input, as QUIC flow control does in the server), time passing. No panic; never more
+/// rooms than the limit; and, as each client sees its own frames: a Payload only while it is
+/// paired (between `PeerJoined` and the next `PeerLeft`), nothing at all after its `Close`.
 pub fn relay_core(data: &[u8]) {
     let Ok(ops) = Vec::<RelayOp>::arbitrary_take_rest(Unstructured::new(data)) else {
         return;
     };
     let limits = Limits {
         idle_timeout: Duration::from_secs(5),
+        stream_timeout: Duration::from_secs(5),
         max_rooms: 4,
         max_redirect_tries: 8,
         ..Limits::default()
     };
-    let mut core = RelayCore::new(limits);
+    let mut core = RelayCore::with_shards(limits, 3);
     let mut now = Instant::now();
     let mut conns: Vec<(ConnId, FrameDecoder<ClientFrame>)> = Vec::new();
+    // What each client has seen: paired, closed.
+    let mut seen: std::collections::HashMap<ConnId, (bool, bool)> = Default::default();
     for op in ops.into_iter().take(200) {
         match op {
             RelayOp::Connect if conns.len() < 8 => {
@@ -374,7 +379,7 @@ pub fn relay_core(data: &[u8]) {
                 let i = usize::from(who) % conns.len();
                 let c = conns[i].0;
                 conns[i].1.push(&bytes);
-                loop {
+                while core.wants_input(c) {
                     match conns[i].1.next_frame() {
                         Ok(Some(frame)) => core.handle_frame(c, frame, now),
                         Ok(None) => break,
@@ -392,15 +397,20 @@ pub fn relay_core(data: &[u8]) {
             _ => {}
         }
         while let Some(out) = core.poll_output() {
-            if let RelayOutput::Send {
-                to,
-                frame: RelayFrame::Payload(_),
-            } = out
-            {
-                assert!(
-                    core.room_of(to).is_some(),
-                    "payload sent to a connection without a room"
-                );
+            match out {
+                RelayOutput::Send { to, frame } => {
+                    let (paired, closed) = seen.entry(to).or_default();
+                    assert!(!*closed, "a frame after the close: {frame:?}");
+                    match frame {
+                        RelayFrame::PeerJoined => *paired = true,
+                        RelayFrame::PeerLeft | RelayFrame::Joined { .. } => *paired = false,
+                        RelayFrame::Payload(_) => {
+                            assert!(*paired, "a payload to a client that is not paired")
+                        }
+                        _ => {}
+                    }
+                }
+                RelayOutput::Close { conn, .. } => seen.entry(conn).or_default().1 = true,
             }
         }
         assert!(core.stats().rooms <= 4, "more rooms than the limit");

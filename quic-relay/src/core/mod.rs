@@ -1,5 +1,14 @@
-//! The relay's room logic as a sans-IO state machine (quinn-proto style): inputs are connections,
-//! frames, disconnects and the time; outputs are frames to send and connections to close.
+//! The relay's rules as sans-IO state machines (quinn-proto style): no sockets, no clock, no
+//! threads. The server ([`crate::server`]) runs exactly these pieces, spread over tasks; the
+//! simulator and the fuzzers run them through [`RelayCore`], all in one place.
+//!
+//! - [`ConnState`] (`conn.rs`): one connection's rate shaping, idle timeout and strikes, and
+//!   where it sits.
+//! - [`RoomShard`] (`shard.rs`): the rooms of one shard: seats, redirects and pairings; paired
+//!   connections send payloads to each other directly. Rooms are spread over shards by [`shard_of`] so that a room and its overflow rooms
+//!   share one.
+//! - [`RelayCore`] (here): N shards and all connections wired together synchronously, with the
+//!   original single-object interface:
 //!
 //! ```text
 //! handle_connect / handle_frame / handle_decode_error / handle_disconnect / handle_timeout
@@ -11,19 +20,20 @@
 //! both `PeerJoined`; a newcomer to a full room is redirected to the first room among `name-2`,
 //! `name-3`, ... that is not full; payloads go from one seat to the other and are never stored.
 
+mod conn;
 mod limits;
 mod redirect;
+mod shard;
 
 use std::collections::{HashMap, VecDeque};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-pub use limits::Limits;
-use limits::TokenBucket;
+pub use conn::{Admit, ConnEvent, ConnId, ConnOutput, ConnState, ShardCall};
+pub use limits::{FRAME_OVERHEAD, Limits, LimitsError, frame_cost};
+pub use redirect::{shard_key, shard_of};
+pub use shard::{PairingId, RoomShard, ShardEvent, ShardOutput, ShardRequest, ShardStats};
+
 use sans_io_proto::frame::{ClientFrame, ErrorCode, FrameError, RelayFrame, RoomName};
-
-/// A connection's identifier inside the core.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ConnId(pub u64);
 
 /// What the core asks its driver to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,66 +62,71 @@ pub enum ConnectError {
     ServerFull,
 }
 
-/// Counters for logs and the load tool.
+/// Counters for logs, tests and the load tool.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// Connections currently open.
+    /// Connections currently counted (accepted and not yet closed).
     pub connections: usize,
     /// Rooms currently existing.
     pub rooms: usize,
     /// Payload frames relayed so far.
     pub relayed: u64,
+    /// Payloads dropped so far because no peer was there (counted where the drop is noticed).
+    pub dropped: u64,
     /// Redirects so far.
     pub redirects: u64,
-    /// Limit breaches so far.
-    pub limit_hits: u64,
+    /// Joins refused so far.
+    pub refused: u64,
+    /// Bytes of memory committed now (server only; see [`Limits::max_memory`]).
+    pub memory: usize,
 }
 
-struct Conn {
-    room: Option<RoomName>,
-    last_seen: Instant,
-    joins: TokenBucket,
-    payloads: TokenBucket,
-    strikes: u32,
-    closed: bool,
+/// Frames a driver without flow control may hand over beyond what the rates admit before the
+/// connection is closed with `RateLimited`. The server never gets here: it stops reading instead.
+pub const MAX_UNADMITTED: usize = 1024;
+
+struct CoreConn {
+    state: ConnState,
+    /// The peer's connection and the pairing, as the shard announced them.
+    peer: Option<(PairingId, ConnId)>,
+    /// Frames handed over but not yet admitted (rate limit), oldest first.
+    waiting: VecDeque<ClientFrame>,
+    wake: Option<Instant>,
 }
 
-#[derive(Default)]
-struct Room {
-    seats: [Option<ConnId>; 2],
-}
-
-impl Room {
-    fn occupants(&self) -> usize {
-        self.seats.iter().flatten().count()
-    }
-}
-
-/// How often idle connections are looked for.
-const SWEEP_INTERVAL: Duration = Duration::from_millis(500);
-
-/// The relay's complete state: connections, rooms and queued outputs.
+/// N shards and every connection in one deterministic object (the simulator's and the fuzzers'
+/// relay). Shard calls are answered at once, so a `Join` or `Leave` never keeps the next frame
+/// waiting here; rate limits do, as in the server.
 pub struct RelayCore {
     limits: Limits,
-    conns: HashMap<ConnId, Conn>,
-    rooms: HashMap<RoomName, Room>,
+    conns: HashMap<ConnId, CoreConn>,
+    shards: Vec<RoomShard<ConnId>>,
     next_id: u64,
     outputs: VecDeque<RelayOutput>,
-    next_sweep: Option<Instant>,
-    stats: Stats,
+    relayed: u64,
+    dropped: u64,
 }
 
 impl RelayCore {
-    /// A relay with these limits.
+    /// A relay with these limits and one shard.
     pub fn new(limits: Limits) -> Self {
+        Self::with_shards(limits, 1)
+    }
+
+    /// A relay with these limits and `shards` shards (as the server runs with `--workers`).
+    pub fn with_shards(limits: Limits, shards: usize) -> Self {
+        let shards = shards.max(1);
+        let per_shard = limits.max_rooms.div_ceil(shards);
         RelayCore {
+            shards: (0..shards)
+                .map(|_| RoomShard::new(per_shard, limits.max_redirect_tries))
+                .collect(),
             limits,
             conns: HashMap::new(),
-            rooms: HashMap::new(),
             next_id: 1,
             outputs: VecDeque::new(),
-            next_sweep: None,
-            stats: Stats::default(),
+            relayed: 0,
+            dropped: 0,
         }
     }
 
@@ -122,41 +137,53 @@ impl RelayCore {
 
     /// Current counters.
     pub fn stats(&self) -> Stats {
-        Stats {
+        let mut s = Stats {
             connections: self.conns.len(),
-            rooms: self.rooms.len(),
-            ..self.stats
+            relayed: self.relayed,
+            dropped: self.dropped + self.conns.values().map(|c| c.state.dropped()).sum::<u64>(),
+            ..Stats::default()
+        };
+        for shard in &self.shards {
+            let st = shard.stats();
+            s.rooms += st.rooms;
+            s.redirects += st.redirects;
+            s.refused += st.refused;
         }
+        s
     }
 
-    /// The room a connection sits in, if any.
+    /// The room a connection sits in, if any (a closing connection has left its room).
     pub fn room_of(&self, conn: ConnId) -> Option<&RoomName> {
-        self.conns.get(&conn).and_then(|c| c.room.as_ref())
+        self.conns
+            .get(&conn)
+            .filter(|c| !c.state.is_closed())
+            .and_then(|c| c.state.room())
+    }
+
+    /// Whether the driver may hand over more frames of `conn` now (a driver with flow control
+    /// stops reading while this is false).
+    pub fn wants_input(&self, conn: ConnId) -> bool {
+        self.conns.get(&conn).is_some_and(|c| c.waiting.is_empty())
     }
 
     // ---- inputs -------------------------------------------------------------------------------
 
-    /// A new connection (its stream is open).
+    /// A new connection.
     pub fn handle_connect(&mut self, now: Instant) -> Result<ConnId, ConnectError> {
         if self.conns.len() >= self.limits.max_connections {
-            self.stats.limit_hits += 1;
             return Err(ConnectError::ServerFull);
         }
         let id = ConnId(self.next_id);
         self.next_id += 1;
-        let l = &self.limits;
         self.conns.insert(
             id,
-            Conn {
-                room: None,
-                last_seen: now,
-                joins: TokenBucket::new(l.joins_per_second, l.join_burst, now),
-                payloads: TokenBucket::new(l.payloads_per_second, l.payload_burst, now),
-                strikes: 0,
-                closed: false,
+            CoreConn {
+                state: ConnState::new(&self.limits, self.shards.len(), now),
+                peer: None,
+                waiting: VecDeque::new(),
+                wake: None,
             },
         );
-        self.next_sweep.get_or_insert(now + SWEEP_INTERVAL);
         Ok(id)
     }
 
@@ -165,66 +192,72 @@ impl RelayCore {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
-        if c.closed {
+        if c.state.is_closed() {
             return;
         }
-        c.last_seen = now;
-        match frame {
-            ClientFrame::Join { room } => self.join(conn, room, now),
-            ClientFrame::Leave => self.leave(conn),
-            ClientFrame::Payload(data) => self.payload(conn, data, now),
-            ClientFrame::Ping(n) => self.send(conn, RelayFrame::Pong(n)),
+        if c.waiting.len() >= MAX_UNADMITTED {
+            c.waiting.clear();
+            c.state.handle_overrun();
+            self.drain_conn(conn);
+            return;
         }
+        c.waiting.push_back(frame);
+        self.pump(conn, now);
     }
 
     /// The connection's bytes could not be decoded: tell it why and close it (framing is lost).
     pub fn handle_decode_error(&mut self, conn: ConnId, error: &FrameError) {
-        let code = match error {
-            FrameError::UnsupportedVersion(_) => ErrorCode::UnsupportedVersion,
-            FrameError::TooLarge { .. } => ErrorCode::FrameTooLarge,
-            FrameError::InvalidRoomName => ErrorCode::InvalidRoomName,
-            _ => ErrorCode::MalformedFrame,
-        };
-        self.stats.limit_hits += 1;
-        self.error(conn, code, &error.to_string());
-        self.close(conn, code);
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.waiting.clear();
+            c.state.handle_decode_error(error);
+            self.drain_conn(conn);
+        }
     }
 
     /// The connection is gone (closed by the peer, timed out, or after our `Close`).
     pub fn handle_disconnect(&mut self, conn: ConnId) {
-        self.leave(conn);
-        self.conns.remove(&conn);
+        let Some(c) = self.conns.remove(&conn) else {
+            return;
+        };
+        self.dropped += c.state.dropped();
+        if let Some(shard) = c.state.shard() {
+            self.call_shard(shard, ShardRequest::Disconnect { conn });
+        }
     }
 
-    /// Time passed: close idle connections.
+    /// Time passed: admit frames whose tokens are back, close idle connections.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.next_sweep.is_some_and(|t| now < t) {
-            return;
-        }
-        let idle = self.limits.idle_timeout;
-        let expired: Vec<ConnId> = self
+        let mut due: Vec<ConnId> = self
             .conns
             .iter()
-            .filter(|(_, c)| !c.closed && now.saturating_duration_since(c.last_seen) >= idle)
+            .filter(|(_, c)| {
+                c.wake.is_some_and(|t| t <= now) || c.state.poll_timeout().is_some_and(|t| t <= now)
+            })
             .map(|(id, _)| *id)
             .collect();
-        for conn in expired {
-            self.error(conn, ErrorCode::IdleTimeout, "no traffic for too long");
-            self.close(conn, ErrorCode::IdleTimeout);
+        due.sort_unstable();
+        for conn in due {
+            self.pump(conn, now);
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.state.handle_timeout(now);
+                self.drain_conn(conn);
+            }
         }
-        self.next_sweep = if self.conns.is_empty() {
-            None
-        } else {
-            Some(now + SWEEP_INTERVAL)
-        };
     }
 
-    /// Tells every connection the relay is going away and closes them all.
+    /// Tells every connection the relay is going away and closes them all (nobody is told
+    /// `PeerLeft`: everyone is told `ShuttingDown`).
     pub fn shutdown(&mut self) {
-        let all: Vec<ConnId> = self.conns.keys().copied().collect();
+        let mut all: Vec<ConnId> = self.conns.keys().copied().collect();
+        all.sort_unstable();
+        for conn in &all {
+            if let Some(c) = self.conns.get_mut(conn) {
+                c.waiting.clear();
+                c.state.shutdown();
+            }
+        }
         for conn in all {
-            self.error(conn, ErrorCode::ShuttingDown, "the relay is shutting down");
-            self.close(conn, ErrorCode::ShuttingDown);
+            self.drain_conn(conn);
         }
     }
 
@@ -239,156 +272,142 @@ impl RelayCore {
     /// When to call [`Self::handle_timeout`] next.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.next_sweep
+        self.conns
+            .values()
+            .flat_map(|c| [c.wake, c.state.poll_timeout()])
+            .flatten()
+            .min()
     }
 
-    // ---- rules --------------------------------------------------------------------------------
+    // ---- wiring -------------------------------------------------------------------------------
 
-    fn send(&mut self, to: ConnId, frame: RelayFrame) {
-        self.outputs.push_back(RelayOutput::Send { to, frame });
+    /// Hands `conn`'s waiting frames to its state as far as the rates admit.
+    fn pump(&mut self, conn: ConnId, now: Instant) {
+        loop {
+            let Some(c) = self.conns.get_mut(&conn) else {
+                return;
+            };
+            c.wake = None;
+            let Some(frame) = c.waiting.front() else {
+                return;
+            };
+            match c.state.admit(frame, now) {
+                Admit::Now => {
+                    let Some(frame) = c.waiting.pop_front() else {
+                        return;
+                    };
+                    c.state.handle_frame(frame, now);
+                    self.drain_conn(conn);
+                }
+                Admit::At(t) => {
+                    c.wake = Some(t);
+                    return;
+                }
+                // Shard calls are answered synchronously here; cannot persist.
+                Admit::AfterShard => return,
+            }
+        }
     }
 
-    fn error(&mut self, to: ConnId, code: ErrorCode, message: &str) {
-        self.send(
-            to,
-            RelayFrame::Error {
-                code,
-                message: message.to_owned(),
-            },
-        );
-    }
-
-    fn close(&mut self, conn: ConnId, code: ErrorCode) {
-        self.leave(conn);
-        if let Some(c) = self.conns.get_mut(&conn)
-            && !c.closed
+    /// Routes everything `conn`'s state wants done, and what that causes.
+    fn drain_conn(&mut self, conn: ConnId) {
+        while let Some(out) = self
+            .conns
+            .get_mut(&conn)
+            .and_then(|c| c.state.poll_output())
         {
-            c.closed = true;
-            self.outputs.push_back(RelayOutput::Close { conn, code });
+            self.route_conn_output(conn, out);
         }
     }
 
-    /// Counts a limit breach; too many close the connection.
-    fn strike(&mut self, conn: ConnId, code: ErrorCode, message: &str) {
-        self.stats.limit_hits += 1;
-        self.error(conn, code, message);
-        let max = self.limits.max_strikes;
-        if let Some(c) = self.conns.get_mut(&conn) {
-            c.strikes += 1;
-            if c.strikes >= max {
-                self.close(conn, code);
+    fn route_conn_output(&mut self, conn: ConnId, out: ConnOutput) {
+        match out {
+            ConnOutput::Send(frame) => self
+                .outputs
+                .push_back(RelayOutput::Send { to: conn, frame }),
+            ConnOutput::Close(code) => {
+                self.outputs.push_back(RelayOutput::Close { conn, code });
+                // A closing connection leaves its room at once: its peer is told now, not when
+                // the transport is finally gone.
+                if let Some(shard) = self.conns.get(&conn).and_then(|c| c.state.shard()) {
+                    self.call_shard(shard, ShardRequest::Disconnect { conn });
+                }
+            }
+            ConnOutput::ToShard { shard, call } => {
+                let request = match call {
+                    ShardCall::Join(room) => ShardRequest::Join {
+                        conn,
+                        room,
+                        handle: conn,
+                    },
+                    ShardCall::Leave => ShardRequest::Leave { conn },
+                };
+                self.call_shard(shard, request);
+            }
+            ConnOutput::ToPeer { pairing, body } => {
+                // As in the server: straight to the peer the shard named, which takes it only
+                // while still in that pairing.
+                let to = self
+                    .conns
+                    .get(&conn)
+                    .and_then(|c| c.peer)
+                    .filter(|(p, _)| *p == pairing)
+                    .map(|(_, to)| to)
+                    .filter(|to| self.conns.get(to).is_some_and(|c| c.state.accepts(pairing)));
+                match to {
+                    Some(to) => {
+                        self.relayed += 1;
+                        self.outputs.push_back(RelayOutput::Send {
+                            to,
+                            frame: RelayFrame::Payload(body),
+                        });
+                    }
+                    None => {
+                        if let Some(c) = self.conns.get_mut(&conn) {
+                            c.state.handle_event(ConnEvent::Dropped);
+                        }
+                        self.drain_conn(conn);
+                    }
+                }
             }
         }
     }
 
-    fn join(&mut self, conn: ConnId, requested: RoomName, now: Instant) {
-        let Some(c) = self.conns.get_mut(&conn) else {
-            return;
-        };
-        if c.room.is_some() {
-            return self.error(
-                conn,
-                ErrorCode::AlreadyInRoom,
-                "leave the current room first",
-            );
-        }
-        if !c.joins.take(now) {
-            return self.strike(conn, ErrorCode::RateLimited, "too many joins");
-        }
-        let Some(room) = self.find_room(&requested) else {
-            return self.strike(conn, ErrorCode::ServerFull, "no room available");
-        };
-        if room != requested {
-            self.stats.redirects += 1;
-            self.send(
-                conn,
-                RelayFrame::Redirected {
-                    from: requested,
-                    to: room.clone(),
-                },
-            );
-        }
-        let entry = self.rooms.entry(room.clone()).or_default();
-        let seat = usize::from(entry.seats[0].is_some());
-        entry.seats[seat] = Some(conn);
-        let peer = entry.seats[1 - seat];
-        if let Some(c) = self.conns.get_mut(&conn) {
-            c.room = Some(room.clone());
-        }
-        self.send(
-            conn,
-            RelayFrame::Joined {
-                room,
-                seat: seat as u8,
-            },
-        );
-        match peer {
-            Some(peer) => {
-                self.send(peer, RelayFrame::PeerJoined);
-                self.send(conn, RelayFrame::PeerJoined);
-            }
-            None => self.send(conn, RelayFrame::Waiting),
-        }
+    /// Whether frames may still be sent to `conn` (nothing is, once it is closing).
+    fn is_open(&self, conn: ConnId) -> bool {
+        self.conns.get(&conn).is_some_and(|c| !c.state.is_closed())
     }
 
-    /// The requested room if it has a free seat (or does not exist and may be created), else the
-    /// first such `name-N`.
-    fn find_room(&self, requested: &RoomName) -> Option<RoomName> {
-        let usable = |name: &RoomName| match self.rooms.get(name) {
-            Some(room) => room.occupants() < 2,
-            None => self.rooms.len() < self.limits.max_rooms,
+    fn call_shard(&mut self, shard: usize, request: ShardRequest<ConnId>) {
+        let Some(s) = self.shards.get_mut(shard) else {
+            return;
         };
-        if usable(requested) {
-            return Some(requested.clone());
+        s.handle_request(request);
+        let mut events = Vec::new();
+        while let Some(out) = s.poll_output() {
+            events.push(out);
         }
-        (2..self.limits.max_redirect_tries.saturating_add(2))
-            .map(|n| redirect::alternative(requested, n))
-            .find(|name| usable(name))
-    }
-
-    fn leave(&mut self, conn: ConnId) {
-        let Some(room_name) = self.conns.get_mut(&conn).and_then(|c| c.room.take()) else {
-            return;
-        };
-        let Some(room) = self.rooms.get_mut(&room_name) else {
-            return;
-        };
-        for seat in room.seats.iter_mut() {
-            if *seat == Some(conn) {
-                *seat = None;
+        for ShardOutput { to, event } in events {
+            let state_event = match event {
+                ShardEvent::Frame(frame) => {
+                    if self.is_open(to) {
+                        self.outputs.push_back(RelayOutput::Send { to, frame });
+                    }
+                    continue;
+                }
+                ShardEvent::JoinDone(room) => ConnEvent::JoinDone(room),
+                ShardEvent::Paired(p) => {
+                    if let Some(c) = self.conns.get_mut(&to) {
+                        c.peer = p;
+                    }
+                    ConnEvent::Paired(p.map(|(id, _)| id))
+                }
+                ShardEvent::Left => ConnEvent::Left,
+            };
+            if let Some(c) = self.conns.get_mut(&to) {
+                c.state.handle_event(state_event);
+                self.drain_conn(to);
             }
-        }
-        let remaining: Vec<ConnId> = room.seats.iter().flatten().copied().collect();
-        if remaining.is_empty() {
-            self.rooms.remove(&room_name);
-        }
-        for peer in remaining {
-            self.send(peer, RelayFrame::PeerLeft);
-            self.send(peer, RelayFrame::Waiting);
-        }
-    }
-
-    fn payload(&mut self, conn: ConnId, data: Vec<u8>, now: Instant) {
-        if data.len() > self.limits.max_frame_body {
-            return self.strike(conn, ErrorCode::FrameTooLarge, "payload too large");
-        }
-        let Some(c) = self.conns.get_mut(&conn) else {
-            return;
-        };
-        if !c.payloads.take(now) {
-            return self.strike(conn, ErrorCode::RateLimited, "too many messages");
-        }
-        let peer = c
-            .room
-            .as_ref()
-            .and_then(|name| self.rooms.get(name))
-            .and_then(|room| room.seats.iter().flatten().copied().find(|&s| s != conn));
-        match peer {
-            Some(peer) => {
-                self.stats.relayed += 1;
-                self.send(peer, RelayFrame::Payload(data));
-            }
-            None => self.error(conn, ErrorCode::NotInRoom, "no peer to relay to"),
         }
     }
 }

@@ -7,6 +7,9 @@ use core::marker::PhantomData;
 use super::FrameError;
 use super::wire::{HEADER_LEN, MAX_FRAME_BODY, WireFrame, check_header};
 
+/// Buffer capacity kept between frames; a larger buffer is freed once it is empty.
+const RETAINED_CAPACITY: usize = 4096;
+
 /// Buffers stream bytes and yields whole frames of direction `F`. Its buffer never holds more than
 /// one maximal frame plus what was pushed since: an oversized length is refused from the 6-byte
 /// header alone, before any of its body is buffered.
@@ -62,6 +65,19 @@ impl<F: WireFrame> FrameDecoder<F> {
         }
     }
 
+    /// The whole length (header and body) of the next frame once its header is in: `Ok(None)`
+    /// while the header is incomplete, the header's error if it is refused. Lets a reader charge
+    /// a frame's memory before reading its body.
+    pub fn frame_len(&self) -> Result<Option<usize>, FrameError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        match self.buf.first_chunk::<HEADER_LEN>() {
+            Some(header) => check_header::<F>(header).map(|len| Some(HEADER_LEN + len)),
+            None => Ok(None),
+        }
+    }
+
     /// The next complete frame, `Ok(None)` if more bytes are needed, or the error that makes the
     /// rest of the stream undecodable (sticky: once framing is lost it cannot be regained).
     pub fn next_frame(&mut self) -> Result<Option<F>, FrameError> {
@@ -78,6 +94,10 @@ impl<F: WireFrame> FrameDecoder<F> {
             }
             let frame = F::parse_body(self.buf[1], &self.buf[HEADER_LEN..total])?;
             self.buf.drain(..total);
+            if self.buf.is_empty() && self.buf.capacity() > RETAINED_CAPACITY {
+                // Do not keep a maximal frame's buffer for a connection that sent one once.
+                self.buf = Vec::new();
+            }
             Ok(Some(frame))
         });
         if let Err(e) = &result {

@@ -49,7 +49,8 @@ pub enum ErrorCode {
     InvalidRoomName,
     /// A frame over the size limit.
     FrameTooLarge,
-    /// Too many joins or payloads per second.
+    /// Frames faster than the rate limits where nothing slowed them (the relay itself shapes
+    /// rates by reading slower and never sends this; kept for drivers without flow control).
     RateLimited,
     /// Too many rooms or connections.
     ServerFull,
@@ -61,6 +62,12 @@ pub enum ErrorCode {
     IdleTimeout,
     /// The relay is shutting down.
     ShuttingDown,
+    /// The client did not read what the relay sent it for too long (only a QUIC close code: a
+    /// client that does not read would not see an `Error` frame).
+    SlowReader,
+    /// The client did not open its stream in time (only a QUIC close code: there is no stream
+    /// to carry an `Error` frame).
+    StreamTimeout,
     /// A code this version does not know.
     Unknown(u16),
 }
@@ -79,6 +86,8 @@ impl ErrorCode {
             ErrorCode::AlreadyInRoom => 8,
             ErrorCode::IdleTimeout => 9,
             ErrorCode::ShuttingDown => 10,
+            ErrorCode::SlowReader => 11,
+            ErrorCode::StreamTimeout => 12,
             ErrorCode::Unknown(c) => c,
         }
     }
@@ -96,6 +105,8 @@ impl ErrorCode {
             8 => ErrorCode::AlreadyInRoom,
             9 => ErrorCode::IdleTimeout,
             10 => ErrorCode::ShuttingDown,
+            11 => ErrorCode::SlowReader,
+            12 => ErrorCode::StreamTimeout,
             c => ErrorCode::Unknown(c),
         }
     }
