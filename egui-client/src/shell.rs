@@ -211,11 +211,9 @@ fn unlock(
         ) => "Wrong passphrase (or the identity file is damaged).".to_owned(),
         other => other.to_string(),
     })?;
-    // The identity file's storage key (PROTOCOL.md §10.1); files of development builds sealed
-    // under the interim key are opened once and sealed again under it.
-    let store = Store::new(profile.dir().to_owned(), crate::storage::storage_key(&key))
-        .with_interim_key(&identity);
-    drop(key);
+    // Everything of the profile is sealed under the identity file's storage key (PROTOCOL.md
+    // §9.1, §10.1); the store owns it (on the heap, wiped when the store goes).
+    let store = Store::new(profile.dir().to_owned(), key);
     let unlocked = load_profile(&store, req.display_name.clone(), identity, now_ms)?;
     Ok((profile, store, unlocked))
 }

@@ -1,7 +1,7 @@
 //! The profile's files on disk (PROTOCOL.md §10.4): the contact book, one history per
 //! conversation and one protocol delivery state per contact (§7.10), each sealed under the storage
-//! key (`sans_io_proto::storage`) and written atomically; the one-time migrations of the version-1
-//! trust store and of files sealed under the interim storage key (§10.1).
+//! key that the identity file returns on unlock (`sans_io_proto::storage`, §10.1–10.2) and written
+//! atomically; the one-time migration of the version-1 trust store.
 //!
 //! A contact book that cannot be read is an error, never an empty book (issue 10, item 7); a
 //! history or delivery state that cannot be opened is moved aside and reported, never silently
@@ -11,11 +11,11 @@ pub mod codec;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rand::rngs::OsRng;
-use sans_io_proto::crypto::hkdf;
+use sans_io_proto::Fingerprint;
 use sans_io_proto::storage::{self as sealed, Context, StorageKey};
-use sans_io_proto::{Fingerprint, IdentityKeyPair};
 use zeroize::Zeroizing;
 
 use crate::app::contacts::ContactBook;
@@ -92,44 +92,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     result
 }
 
-/// HKDF info of the interim storage key (PROTOCOL.md §10.1), read for migration only.
-pub const INTERIM_STORAGE_KEY_LABEL: &[u8] = b"e2e-chat interim storage key";
-/// HKDF info of the key that seals delivery states until the library has a sealed-file kind of
-/// their own (PROTOCOL.md §10.2).
-pub const DELIVERY_KEY_LABEL: &[u8] = b"e2e-chat interim delivery key";
 /// Most delivery-state files read at unlock (one per contact; bounds the work a planted directory
 /// can cause).
 pub const MAX_DELIVERY_FILES: usize = 10_000;
-
-/// The storage key that development builds derived from the identity's private key before
-/// identity file v2 held a random one (PROTOCOL.md §10.1). Files sealed under it are opened once
-/// and sealed again under the identity file's key ([`Store::with_interim_key`]).
-pub fn interim_storage_key(identity: &IdentityKeyPair) -> StorageKey {
-    let private = identity.to_private_bytes();
-    let prk = hkdf::extract(b"", &private);
-    let mut key = Zeroizing::new([0u8; 32]);
-    // 32 bytes are far below HKDF's 255·32 limit, so `expand` cannot fail.
-    let _ = hkdf::expand(&prk, INTERIM_STORAGE_KEY_LABEL, key.as_mut_slice());
-    StorageKey::from_bytes(*key)
-}
-
-/// The storage key of the sealed container from the identity file's (the library has two types
-/// for the same 32 bytes; see `/work/prompts/egui-v2.requests.md`, R2).
-pub fn storage_key(key: &sans_io_proto::identity_file::StorageKey) -> StorageKey {
-    let bytes = Zeroizing::new(*key.as_bytes());
-    StorageKey::from_bytes(*bytes)
-}
 
 /// A profile's sealed storage.
 #[derive(Clone)]
 pub struct Store {
     dir: PathBuf,
-    key: StorageKey,
-    /// Sub-key sealing delivery states (see [`DELIVERY_KEY_LABEL`]).
-    delivery_key: StorageKey,
-    /// The interim key of development builds: a file that does not open under `key` is tried
-    /// under it, and sealed again under `key` if it opens.
-    interim: Option<StorageKey>,
+    /// The identity file's storage key (heap, wiped when the last clone of the store goes).
+    key: Arc<StorageKey>,
 }
 
 impl core::fmt::Debug for Store {
@@ -139,24 +111,13 @@ impl core::fmt::Debug for Store {
 }
 
 impl Store {
-    /// The storage of the profile in `dir`, sealed under `key`.
+    /// The storage of the profile in `dir`, sealed under `key`, the storage key that
+    /// `identity_file::open` returned with the identity (PROTOCOL.md §9.1, §10.1).
     pub fn new(dir: PathBuf, key: StorageKey) -> Self {
-        let prk = hkdf::extract(b"", key.as_bytes());
-        let mut sub = Zeroizing::new([0u8; 32]);
-        let _ = hkdf::expand(&prk, DELIVERY_KEY_LABEL, sub.as_mut_slice());
         Store {
             dir,
-            key,
-            delivery_key: StorageKey::from_bytes(*sub),
-            interim: None,
+            key: Arc::new(key),
         }
-    }
-
-    /// Also reads files sealed under the interim key of `identity` (and seals them again under
-    /// the real key): PROTOCOL.md §10.1.
-    pub fn with_interim_key(mut self, identity: &IdentityKeyPair) -> Self {
-        self.interim = Some(interim_storage_key(identity));
-        self
     }
 
     /// The contact book's file.
@@ -183,25 +144,8 @@ impl Store {
             .join(format!("{}.e2es", fp.to_hex()))
     }
 
-    /// The container context of a delivery state. Interim: the library's `Context` has no kind
-    /// for it yet, so it is a history context under [`Self::delivery_key`], whose keys are
-    /// disjoint from the history file's (requests R1).
-    fn delivery_context(fp: &Fingerprint) -> Context {
-        Context::History(*fp)
-    }
-
     fn write_sealed(
         &self,
-        path: &Path,
-        context: &Context,
-        plaintext: &[u8],
-    ) -> Result<(), StoreError> {
-        self.write_sealed_with(&self.key, path, context, plaintext)
-    }
-
-    fn write_sealed_with(
-        &self,
-        key: &StorageKey,
         path: &Path,
         context: &Context,
         plaintext: &[u8],
@@ -210,7 +154,7 @@ impl Store {
             path: path.to_owned(),
             source,
         };
-        let bytes = sealed::seal(key, context, plaintext, &mut OsRng).map_err(|source| {
+        let bytes = sealed::seal(&self.key, context, plaintext, &mut OsRng).map_err(|source| {
             StoreError::Sealed {
                 path: path.to_owned(),
                 source,
@@ -222,23 +166,11 @@ impl Store {
         write_atomic(path, &bytes).map_err(io)
     }
 
-    /// Reads and opens a sealed file; `None` if there is none. A file that does not open under
-    /// the storage key but does under the interim key is sealed again under the storage key
-    /// (PROTOCOL.md §10.1).
+    /// Reads and opens a sealed file; `None` if there is none.
     fn read_sealed(
         &self,
         path: &Path,
         context: &Context,
-    ) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
-        self.read_sealed_with(&self.key, path, context, true)
-    }
-
-    fn read_sealed_with(
-        &self,
-        key: &StorageKey,
-        path: &Path,
-        context: &Context,
-        migrate: bool,
     ) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
@@ -250,24 +182,12 @@ impl Store {
                 });
             }
         };
-        let sealed_err = |source| StoreError::Sealed {
-            path: path.to_owned(),
-            source,
-        };
-        match sealed::open(key, context, &bytes) {
-            Ok(plain) => Ok(Some(plain)),
-            Err(sealed::StorageError::Damaged) => {
-                let Some(interim) = self.interim.as_ref().filter(|_| migrate) else {
-                    return Err(sealed_err(sealed::StorageError::Damaged));
-                };
-                let plain = sealed::open(interim, context, &bytes)
-                    .map_err(|_| sealed_err(sealed::StorageError::Damaged))?;
-                self.write_sealed_with(key, path, context, &plain)?;
-                tracing::info!(path = %path.display(), "sealed again under the identity file's storage key");
-                Ok(Some(plain))
-            }
-            Err(e) => Err(sealed_err(e)),
-        }
+        sealed::open(&self.key, context, &bytes)
+            .map(Some)
+            .map_err(|source| StoreError::Sealed {
+                path: path.to_owned(),
+                source,
+            })
     }
 
     /// Writes the contact book.
@@ -330,12 +250,7 @@ impl Store {
 
     /// Writes a contact's delivery state (an `Output::Persist` of the protocol client).
     pub fn save_delivery(&self, fp: &Fingerprint, state: &[u8]) -> Result<(), StoreError> {
-        self.write_sealed_with(
-            &self.delivery_key,
-            &self.delivery_path(fp),
-            &Self::delivery_context(fp),
-            state,
-        )
+        self.write_sealed(&self.delivery_path(fp), &Context::Delivery(*fp), state)
     }
 
     /// Reads the delivery state of every contact of `book` that has one. A file that does not
@@ -349,9 +264,7 @@ impl Store {
         let mut notices = Vec::new();
         for c in book.iter().take(MAX_DELIVERY_FILES) {
             let path = self.delivery_path(&c.fingerprint);
-            let context = Self::delivery_context(&c.fingerprint);
-            // Delivery states never existed under the interim key: no migration.
-            match self.read_sealed_with(&self.delivery_key, &path, &context, false) {
+            match self.read_sealed(&path, &Context::Delivery(c.fingerprint)) {
                 Ok(Some(state)) => out.push((c.fingerprint, state)),
                 Ok(None) => {}
                 Err(e) => notices.push(Self::set_aside(
@@ -465,7 +378,7 @@ mod tests {
     #[test]
     fn the_history_file_holds_no_plaintext_and_an_expired_message_is_gone_from_it() {
         let d = temp("history");
-        let store = Store::new(d.clone(), StorageKey::from_bytes([9; 32]));
+        let store = Store::new(d.clone(), StorageKey::from_bytes(&[9; 32]));
         let mut c = Conversation::new(fp(1));
         let secret = "the vault code is 4711-SECRET";
         c.push_mine(
@@ -510,13 +423,13 @@ mod tests {
     #[test]
     fn a_damaged_contact_book_is_an_error_never_an_empty_book() {
         let d = temp("contacts");
-        let store = Store::new(d.clone(), StorageKey::from_bytes([9; 32]));
+        let store = Store::new(d.clone(), StorageKey::from_bytes(&[9; 32]));
         let mut book = ContactBook::default();
         book.met(fp(1), "demo", 0, Some("Bob"));
         store.save_contacts(&book.encode()).unwrap();
         assert_eq!(store.load_contacts(5).unwrap().0, book);
         // Another profile's key cannot read it: an error.
-        let other = Store::new(d.clone(), StorageKey::from_bytes([8; 32]));
+        let other = Store::new(d.clone(), StorageKey::from_bytes(&[8; 32]));
         assert!(matches!(
             other.load_contacts(5),
             Err(StoreError::Sealed { .. })
@@ -538,7 +451,7 @@ mod tests {
     #[test]
     fn the_v1_trust_store_is_migrated_once() {
         let d = temp("migrate");
-        let store = Store::new(d.clone(), StorageKey::from_bytes([9; 32]));
+        let store = Store::new(d.clone(), StorageKey::from_bytes(&[9; 32]));
         std::fs::write(
             store.v1_trust_path(),
             format!("demo\t{}\t1\n", fp(5).to_hex()),
@@ -555,7 +468,7 @@ mod tests {
         assert!(notice.is_none());
         // A damaged v1 file stops with the line named, and nothing is written.
         let d2 = temp("migrate-bad");
-        let s2 = Store::new(d2.clone(), StorageKey::from_bytes([9; 32]));
+        let s2 = Store::new(d2.clone(), StorageKey::from_bytes(&[9; 32]));
         std::fs::write(s2.v1_trust_path(), "demo\tnot-hex\t1\n").unwrap();
         let err = s2.load_contacts(5).unwrap_err().to_string();
         assert!(err.contains("line 1"), "{err}");
@@ -567,7 +480,7 @@ mod tests {
     #[test]
     fn a_damaged_history_is_moved_aside_and_reported() {
         let d = temp("damaged");
-        let store = Store::new(d.clone(), StorageKey::from_bytes([9; 32]));
+        let store = Store::new(d.clone(), StorageKey::from_bytes(&[9; 32]));
         let mut book = ContactBook::default();
         book.met(fp(1), "r", 0, Some("Bob"));
         std::fs::create_dir_all(d.join("history")).unwrap();
@@ -587,53 +500,11 @@ mod tests {
         );
         let _ = std::fs::remove_dir_all(&d);
     }
-    #[test]
-    fn files_sealed_under_the_interim_key_open_once_and_are_sealed_again_under_the_real_key() {
-        let d = temp("interim");
-        let alice = crate::test_identity(0);
-        let mut book = ContactBook::default();
-        book.met(fp(1), "demo", 0, Some("Bob"));
-        // A development build sealed the book and a history under the interim key.
-        let old = Store::new(d.clone(), interim_storage_key(&alice));
-        old.save_contacts(&book.encode()).unwrap();
-        let mut c = Conversation::new(fp(1));
-        c.push_peer(MessageId::from_parts(2, 1), "kept", 0, 1, Timer::Off);
-        old.save_history(&fp(1), &c.encode_history()).unwrap();
-        let real = StorageKey::from_bytes([7; 32]);
-        // Without the migration the real key cannot read them: the book is an error.
-        let plain = Store::new(d.clone(), real.clone());
-        assert!(matches!(plain.load_contacts(5), Err(StoreError::Sealed { .. })));
-        // With it, both open, and are rewritten under the real key.
-        let store = Store::new(d.clone(), real.clone()).with_interim_key(&alice);
-        assert_eq!(store.load_contacts(5).unwrap().0, book);
-        let (histories, notices) = store.load_histories(&book);
-        assert!(notices.is_empty(), "{notices:?}");
-        assert_eq!(histories[0].1[0].text, "kept");
-        assert_eq!(plain.load_contacts(5).unwrap().0, book);
-        assert_eq!(plain.load_histories(&book).0.len(), 1);
-        // Another identity's interim key does not open them: still an error, nothing rewritten.
-        let d2 = temp("interim-other");
-        Store::new(d2.clone(), interim_storage_key(&crate::test_identity(1)))
-            .save_contacts(&book.encode())
-            .unwrap();
-        let before = std::fs::read(d2.join("contacts.e2es")).unwrap();
-        let other = Store::new(d2.clone(), real).with_interim_key(&alice);
-        assert!(matches!(other.load_contacts(5), Err(StoreError::Sealed { .. })));
-        assert_eq!(std::fs::read(d2.join("contacts.e2es")).unwrap(), before);
-        let _ = std::fs::remove_dir_all(&d);
-        let _ = std::fs::remove_dir_all(&d2);
-        // The label is the one PROTOCOL.md §10.1 gives.
-        let spec = include_str!("../../../PROTOCOL.md");
-        for label in [INTERIM_STORAGE_KEY_LABEL, DELIVERY_KEY_LABEL] {
-            let label = std::str::from_utf8(label).unwrap();
-            assert!(spec.contains(&format!("\"{label}\"")), "{label}");
-        }
-    }
 
     #[test]
     fn delivery_states_are_sealed_per_contact_and_a_damaged_one_is_moved_aside() {
         let d = temp("delivery");
-        let store = Store::new(d.clone(), StorageKey::from_bytes([9; 32]));
+        let store = Store::new(d.clone(), StorageKey::from_bytes(&[9; 32]));
         let mut book = ContactBook::default();
         book.met(fp(1), "r", 0, Some("Bob"));
         book.met(fp(2), "r", 0, Some("Carol"));
@@ -643,6 +514,8 @@ mod tests {
         store.save_delivery(&fp(2), b"carol's").unwrap();
         let file = std::fs::read(store.delivery_path(&fp(1))).unwrap();
         assert!(!file.windows(4).any(|w| w == b"noon"), "plaintext on disk");
+        // A sealed file of kind 0x03, the delivery state (PROTOCOL.md §10.2).
+        assert_eq!(&file[..10], b"E2ESTORE\x01\x03");
         // Bob's state does not open as Carol's, nor as Bob's history.
         std::fs::copy(store.delivery_path(&fp(1)), store.delivery_path(&fp(2))).unwrap();
         std::fs::create_dir_all(d.join("history")).unwrap();

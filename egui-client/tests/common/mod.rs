@@ -19,7 +19,7 @@ pub const FAST: Argon2Params = Argon2Params {
 
 /// A fixed storage key for profiles opened with `Shell::unlock_with`.
 pub fn storage_key() -> sans_io_proto::storage::StorageKey {
-    sans_io_proto::storage::StorageKey::from_bytes([0x5a; 32])
+    sans_io_proto::storage::StorageKey::from_bytes(&[0x5a; 32])
 }
 
 /// A fixed test identity (0 alice, 1 bob, 2 mallory, 3 carol, ...): RSA key generation is slow.
