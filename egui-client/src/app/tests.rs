@@ -1197,6 +1197,8 @@ fn a_message_shown_again_after_a_restart_appears_once_and_is_confirmed() {
     c.push_peer(MessageId::from_parts(99, 1), "recorded before the crash", T0, T0, Timer::Off);
     let mut app = connected(book_with_bob(false), vec![(fp(1), c.messages().cloned().collect())]);
     app.select(fp(1));
+    app.set_focused(false);
+    drain(&mut app);
     // The protocol client shows again what it never heard was recorded.
     message(&mut app, fp(1), 1, "recorded before the crash");
     message(&mut app, fp(1), 2, "never recorded");
@@ -1209,6 +1211,11 @@ fn a_message_shown_again_after_a_restart_appears_once_and_is_confirmed() {
     assert_eq!(texts, ["recorded before the crash", "never recorded"]);
     assert_eq!(app.selected().unwrap().unread, 1, "the old one is not new");
     let effects = drain(&mut app);
+    let notifications = effects
+        .iter()
+        .filter(|e| matches!(e, Effect::Notify { .. }))
+        .count();
+    assert_eq!(notifications, 1, "no notification for the old one");
     assert_eq!(
         history_confirms(&effects),
         [MessageId::from_parts(99, 1), MessageId::from_parts(99, 2)]
