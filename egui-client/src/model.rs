@@ -221,7 +221,10 @@ mod tests {
         assert_eq!(Timer::Other(31).label(), "31 seconds");
         assert_eq!(Timer::Other(7_200).label(), "2 hours");
         assert_eq!(Timer::Other(86_400 * 3).label(), "3 days");
-        assert_eq!(Timer::from_secs(MAX_EXPIRE_SECS), Some(Timer::Other(MAX_EXPIRE_SECS)));
+        assert_eq!(
+            Timer::from_secs(MAX_EXPIRE_SECS),
+            Some(Timer::Other(MAX_EXPIRE_SECS))
+        );
         assert_eq!(Timer::from_secs(MAX_EXPIRE_SECS + 1), None);
         assert_eq!(Timer::Off.lifetime_ms(), None);
         assert_eq!(Timer::Secs30.lifetime_ms(), Some(30_000));

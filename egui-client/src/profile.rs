@@ -6,7 +6,6 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-
 /// Why a profile could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {

@@ -276,9 +276,12 @@ fn spawn_storage(
                             tracing::warn!(error = %e, "storage write failed");
                             Some(JobResult::SaveFailed(e.to_string()))
                         }
-                        (Ok(()), SaveOp::History { contact, confirm, .. })
-                            if !confirm.is_empty() =>
-                        {
+                        (
+                            Ok(()),
+                            SaveOp::History {
+                                contact, confirm, ..
+                            },
+                        ) if !confirm.is_empty() => {
                             Some(JobResult::HistorySaved { contact, confirm })
                         }
                         (Ok(()), _) => None,
@@ -318,12 +321,15 @@ fn coalesce(batch: Vec<SaveOp>) -> Vec<SaveOp> {
             } => {
                 // The previous write of this file, if nothing touched it since.
                 let previous = out.iter_mut().rev().find(|slot| match slot {
-                    Some(SaveOp::History { contact: c, .. })
-                    | Some(SaveOp::DeleteHistory(c)) => *c == contact,
+                    Some(SaveOp::History { contact: c, .. }) | Some(SaveOp::DeleteHistory(c)) => {
+                        *c == contact
+                    }
                     _ => false,
                 });
                 if let Some(slot) = previous
-                    && let Some(SaveOp::History { confirm: earlier, .. }) = slot.as_mut()
+                    && let Some(SaveOp::History {
+                        confirm: earlier, ..
+                    }) = slot.as_mut()
                 {
                     let mut merged = std::mem::take(earlier);
                     merged.append(&mut confirm);
@@ -369,7 +375,10 @@ mod tests {
         SaveOp::History {
             contact: Fingerprint::from_bytes([who; 32]),
             plaintext: Zeroizing::new(text.to_vec()),
-            confirm: confirm.iter().map(|n| MessageId::from_parts(1, *n)).collect(),
+            confirm: confirm
+                .iter()
+                .map(|n| MessageId::from_parts(1, *n))
+                .collect(),
         }
     }
 

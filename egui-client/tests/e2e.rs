@@ -403,14 +403,16 @@ fn pair(env: &Env, relay: &str, room: &str) -> (Shell, Shell) {
 #[test]
 fn a_connection_that_goes_dark_shows_the_peer_offline_and_the_outbox_arrives_once_after() {
     let env = env("dark");
-    let link = env.rt.block_on(common::Forwarder::start(env.addr.parse().unwrap()));
+    let link = env
+        .rt
+        .block_on(common::Forwarder::start(env.addr.parse().unwrap()));
     let (mut a, mut b) = pair(&env, &link.addr.to_string(), "porch");
     let bob = a.app.peer().unwrap().fingerprint();
     let alice = b.app.peer().unwrap().fingerprint();
     a.app.draft = "before the dark".into();
     a.app.send_draft();
     wait(&mut [&mut a, &mut b], "delivered", |s| {
-        state(&s[0], &bob, "before the dark") == Some(SendState::Delivered)
+        state(s[0], &bob, "before the dark") == Some(SendState::Delivered)
     });
     // Bob's network goes dark: not a packet either way, no close. The relay and Bob notice by
     // the QUIC idle timeout of `quic_relay`'s transport (seconds; 30 s before the relay's
@@ -434,13 +436,18 @@ fn a_connection_that_goes_dark_shows_the_peer_offline_and_the_outbox_arrives_onc
         Some("Bob is offline: messages will be sent when they are back.")
     );
     wait(&mut [&mut a], "waiting again", |s| {
-        state(&s[0], &bob, "into the dark") == Some(SendState::WaitingForPeer)
+        state(s[0], &bob, "into the dark") == Some(SendState::WaitingForPeer)
     });
-    assert!(b.app.offline_notice().unwrap().starts_with("You are offline"));
+    assert!(
+        b.app
+            .offline_notice()
+            .unwrap()
+            .starts_with("You are offline")
+    );
     b.app.draft = "written offline".into();
     b.app.send_draft();
     wait(&mut [&mut b], "bob's waits", |s| {
-        state(&s[0], &alice, "written offline") == Some(SendState::WaitingForPeer)
+        state(s[0], &alice, "written offline") == Some(SendState::WaitingForPeer)
     });
     // The network is back: Bob reconnects by himself; both outboxes arrive, once each.
     link.cut(false);
@@ -449,8 +456,8 @@ fn a_connection_that_goes_dark_shows_the_peer_offline_and_the_outbox_arrives_onc
         &mut [&mut a, &mut b],
         "both delivered",
         |s| {
-            state(&s[0], &bob, "into the dark") == Some(SendState::Delivered)
-                && state(&s[1], &alice, "written offline") == Some(SendState::Delivered)
+            state(s[0], &bob, "into the dark") == Some(SendState::Delivered)
+                && state(s[1], &alice, "written offline") == Some(SendState::Delivered)
         },
     );
     // A little longer: a resend would show up now.
@@ -479,7 +486,7 @@ fn a_restart_from_the_stored_state_loses_nothing_and_shows_nothing_twice() {
     a.app.draft = "one".into();
     a.app.send_draft();
     wait(&mut [&mut a, &mut b], "one delivered", |s| {
-        state(&s[0], &bob, "one") == Some(SendState::Delivered) && count(&s[1], &alice, "one") == 1
+        state(s[0], &bob, "one") == Some(SendState::Delivered) && count(s[1], &alice, "one") == 1
     });
     // Bob closes his window; Alice writes two more, then closes hers too.
     drop(b);
@@ -491,7 +498,7 @@ fn a_restart_from_the_stored_state_loses_nothing_and_shows_nothing_twice() {
         a.app.send_draft();
     }
     wait(&mut [&mut a], "waiting", |s| {
-        state(&s[0], &bob, "three") == Some(SendState::WaitingForPeer)
+        state(s[0], &bob, "three") == Some(SendState::WaitingForPeer)
     });
     drop(a);
     // Both start again from disk.
@@ -506,17 +513,21 @@ fn a_restart_from_the_stored_state_loses_nothing_and_shows_nothing_twice() {
     assert_eq!(state(&a, &bob, "two"), Some(SendState::WaitingForPeer));
     let mut b = shell(&env, "b", "Bob", 1, "attic");
     b.app.connect();
-    wait(&mut [&mut a, &mut b], "delivered after both restarted", |s| {
-        state(&s[0], &bob, "three") == Some(SendState::Delivered)
-            && state(&s[0], &bob, "two") == Some(SendState::Delivered)
-    });
+    wait(
+        &mut [&mut a, &mut b],
+        "delivered after both restarted",
+        |s| {
+            state(s[0], &bob, "three") == Some(SendState::Delivered)
+                && state(s[0], &bob, "two") == Some(SendState::Delivered)
+        },
+    );
     // Bob answers, then restarts once more: his history holds each message once, and the
     // client does not show any of them again.
     b.app.draft = "got them".into();
     b.app.send_draft();
     wait(&mut [&mut a, &mut b], "answer", |s| {
-        count(&s[0], &bob, "got them") == 1
-            && state(&s[1], &alice, "got them") == Some(SendState::Delivered)
+        count(s[0], &bob, "got them") == 1
+            && state(s[1], &alice, "got them") == Some(SendState::Delivered)
     });
     // Give the storage worker a moment to confirm what it recorded.
     let settle = Instant::now() + Duration::from_millis(500);

@@ -195,7 +195,7 @@ fn the_contact_book_recognises_bob_and_the_warning_names_him() {
         "the header must not say Secure while the warning is open"
     );
     // Accepting makes a new contact that is not Bob.
-    h.get_by_label("I compared the safety number: accept as a new contact")
+    h.get_by_label("I compared the emoji or the safety number: accept as a new contact")
         .click();
     h.run_steps(3);
     assert_eq!(h.state().shell.app.name_of(&mallory), "Bob (2)");

@@ -253,7 +253,10 @@ impl Conversation {
             }
         }
         for (id, sent_at_ms, expire_secs, text) in outbox {
-            if !self.messages().any(|m| m.author == Author::Me && m.id == *id) {
+            if !self
+                .messages()
+                .any(|m| m.author == Author::Me && m.id == *id)
+            {
                 let timer = Timer::from_secs(*expire_secs).unwrap_or(Timer::Off);
                 self.push_mine(*id, text, *sent_at_ms, timer, SendState::WaitingForPeer);
                 changed = true;
@@ -416,10 +419,28 @@ mod tests {
         let own = 0xA1;
         let ours = |n| MessageId::from_parts(own, n);
         let mut c = Conversation::new(Fingerprint::from_bytes([1; 32]));
-        c.push_mine(ours(1), "acked while the app was closing", 0, Timer::Off, SendState::Sent);
+        c.push_mine(
+            ours(1),
+            "acked while the app was closing",
+            0,
+            Timer::Off,
+            SendState::Sent,
+        );
         c.push_mine(ours(2), "still out", 0, Timer::Off, SendState::Sent);
-        c.push_mine(ours(3), "failed", 0, Timer::Off, SendState::Failed("too long".into()));
-        c.push_mine(id(4), "an old history's", 0, Timer::Off, SendState::WaitingForPeer);
+        c.push_mine(
+            ours(3),
+            "failed",
+            0,
+            Timer::Off,
+            SendState::Failed("too long".into()),
+        );
+        c.push_mine(
+            id(4),
+            "an old history's",
+            0,
+            Timer::Off,
+            SendState::WaitingForPeer,
+        );
         c.push_peer(ours(5), "the peer's, same numbers", 0, 0, Timer::Off);
         let outbox = vec![
             (ours(2), 10, 0, "still out".to_owned()),
@@ -435,12 +456,18 @@ mod tests {
         };
         assert_eq!(state(&c, ours(1)), Some(SendState::Delivered));
         assert_eq!(state(&c, ours(2)), Some(SendState::WaitingForPeer));
-        assert_eq!(state(&c, ours(3)), Some(SendState::Failed("too long".into())));
+        assert_eq!(
+            state(&c, ours(3)),
+            Some(SendState::Failed("too long".into()))
+        );
         let added = c.messages().find(|m| m.id == ours(6)).unwrap();
         assert_eq!(added.text, "stored, then the app crashed");
         assert_eq!(added.expires_at_ms, Some(20 + 30_000));
         // Twice changes nothing.
-        assert_eq!(c.reconcile(own, &outbox), (false, vec![(id(4), "an old history's".to_owned())]));
+        assert_eq!(
+            c.reconcile(own, &outbox),
+            (false, vec![(id(4), "an old history's".to_owned())])
+        );
         // Queued again, the old message takes its new id in place.
         assert!(c.rekey(&id(4), ours(7)));
         assert_eq!(c.messages().nth(3).unwrap().id, ours(7));

@@ -796,10 +796,8 @@ impl App {
                 .push_back(Effect::Save(SaveOp::DeleteHistory(fp)));
             // Kept in memory only from now on: what waited for a history write is recorded.
             if let Some(ids) = self.to_confirm.remove(&fp) {
-                self.effects.push_back(Effect::Net(NetCommand::ConfirmShown {
-                    contact: fp,
-                    ids,
-                }));
+                self.effects
+                    .push_back(Effect::Net(NetCommand::ConfirmShown { contact: fp, ids }));
             }
         }
     }
@@ -895,10 +893,11 @@ impl App {
             JobResult::HistorySaved { contact, confirm } => {
                 // Recorded on disk: the protocol client may forget them (PROTOCOL.md §7.5).
                 if !confirm.is_empty() {
-                    self.effects.push_back(Effect::Net(NetCommand::ConfirmShown {
-                        contact,
-                        ids: confirm,
-                    }));
+                    self.effects
+                        .push_back(Effect::Net(NetCommand::ConfirmShown {
+                            contact,
+                            ids: confirm,
+                        }));
                 }
             }
         }
@@ -1114,11 +1113,7 @@ impl App {
                     None => format!(
                         "The key exchange failed ({}){}",
                         text::clean_line(&reason, 200),
-                        if retrying {
-                            "; trying again"
-                        } else {
-                            ""
-                        }
+                        if retrying { "; trying again" } else { "" }
                     ),
                 };
                 self.exchange_note = Some(exchange_words(&what, identity_revealed, recent));
@@ -1171,10 +1166,11 @@ impl App {
                     NoticeLevel::Info,
                 );
                 // Notices are not kept on disk: shown once is recorded.
-                self.effects.push_back(Effect::Net(NetCommand::ConfirmShown {
-                    contact: from,
-                    ids: vec![id],
-                }));
+                self.effects
+                    .push_back(Effect::Net(NetCommand::ConfirmShown {
+                        contact: from,
+                        ids: vec![id],
+                    }));
             }
             NetEvent::Queued { contact, local, id } => self.on_queued(contact, local, id),
             NetEvent::SendRefused {
@@ -1199,7 +1195,10 @@ impl App {
                 let Some(timer) = Timer::from_secs(secs) else {
                     return;
                 };
-                if self.contacts.get(&contact).is_some_and(|c| c.timer != timer)
+                if self
+                    .contacts
+                    .get(&contact)
+                    .is_some_and(|c| c.timer != timer)
                     && self.contacts.set_timer(&contact, timer)
                 {
                     self.save_contacts();
@@ -1267,8 +1266,7 @@ impl App {
     fn on_resumed(&mut self, fp: Fingerprint, approved: bool) {
         // A resumption continues the last secure session with that peer in this run: the same
         // keys, so the same things to compare.
-        let Some(verification) = self.verifications.iter().find(|v| v.peer == fp).cloned()
-        else {
+        let Some(verification) = self.verifications.iter().find(|v| v.peer == fp).cloned() else {
             tracing::warn!("a session resumed that this run never saw start");
             return;
         };
@@ -1404,7 +1402,13 @@ impl App {
                 conv.set_state(&old, SendState::Failed(reason));
             }
             None => {
-                conv.push_mine(local, &p.text, p.at_ms, Timer::Off, SendState::Failed(reason));
+                conv.push_mine(
+                    local,
+                    &p.text,
+                    p.at_ms,
+                    Timer::Off,
+                    SendState::Failed(reason),
+                );
                 // The text comes back to the compose box, to shorten it or send it later.
                 if self.draft.is_empty() {
                     self.draft = p.text;
@@ -1453,10 +1457,11 @@ impl App {
             self.to_confirm.entry(from).or_default().push(id);
             self.save_history(&from);
         } else {
-            self.effects.push_back(Effect::Net(NetCommand::ConfirmShown {
-                contact: from,
-                ids: vec![id],
-            }));
+            self.effects
+                .push_back(Effect::Net(NetCommand::ConfirmShown {
+                    contact: from,
+                    ids: vec![id],
+                }));
         }
     }
 

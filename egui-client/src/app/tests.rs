@@ -247,12 +247,17 @@ fn connect_unlocks_then_connects_and_wipes_the_passphrase() {
     assert_eq!(app.warnings(), ["moved"]);
     let effects = drain(&mut app);
     // The protocol client of the identity starts first, then the connection.
-    let [Effect::Net(NetCommand::Open(o)), Effect::Net(NetCommand::Connect(p))] =
-        effects.as_slice()
+    let [
+        Effect::Net(NetCommand::Open(o)),
+        Effect::Net(NetCommand::Connect(p)),
+    ] = effects.as_slice()
     else {
         panic!("{effects:?}")
     };
-    assert_eq!(o.identity.fingerprint(), crate::test_identity(0).fingerprint());
+    assert_eq!(
+        o.identity.fingerprint(),
+        crate::test_identity(0).fingerprint()
+    );
     assert_eq!(o.display_name, "Alice");
     assert_eq!(p.room.as_str(), "demo");
     assert_eq!(p.local_relay, LocalRelay::StartIfNoneAnswers);
@@ -585,7 +590,11 @@ fn sending_shows_the_message_under_its_protocol_id_with_each_state() {
             state: s.clone(),
         });
         assert_eq!(state(&app), Some(s));
-        assert_eq!(history_saves(&drain(&mut app), fp(1)), 1, "each state is saved");
+        assert_eq!(
+            history_saves(&drain(&mut app), fp(1)),
+            1,
+            "each state is saved"
+        );
     }
     // A late "waiting" does not undo a delivery.
     app.handle_net(NetEvent::MessageState {
@@ -785,7 +794,10 @@ fn after_a_restart_the_outbox_is_not_queued_twice_and_the_history_follows_it() {
         vec![(fp(1), state.clone())],
     ));
     let effects = drain(&mut app);
-    assert!(sends(&effects).is_empty(), "the client's outbox resends them");
+    assert!(
+        sends(&effects).is_empty(),
+        "the client's outbox resends them"
+    );
     assert_eq!(
         opened(&effects).unwrap().states[0].1.as_slice(),
         state.as_slice()
@@ -838,7 +850,11 @@ fn the_timer_is_agreed_then_applies_and_expired_messages_go_from_disk() {
     let effects = drain(&mut app);
     assert!(matches!(
         effects.as_slice(),
-        [Effect::Net(NetCommand::SetTimer { secs: 30, at_ms: T0, .. })]
+        [Effect::Net(NetCommand::SetTimer {
+            secs: 30,
+            at_ms: T0,
+            ..
+        })]
     ));
     app.select(fp(1));
     // Nothing changes until the protocol says both sides agreed.
@@ -852,7 +868,12 @@ fn the_timer_is_agreed_then_applies_and_expired_messages_go_from_disk() {
     assert!(app.selected().unwrap().entries().iter().any(|e| matches!(e,
         Entry::Notice(n) if n.text.starts_with("Bob set disappearing messages to 30 seconds"))));
     // The sender's timer travels with each message and decides when it goes.
-    message(&mut app, fp(1), 2, "sent before Bob's app heard of the timer: kept");
+    message(
+        &mut app,
+        fp(1),
+        2,
+        "sent before Bob's app heard of the timer: kept",
+    );
     app.handle_net(NetEvent::Message {
         from: fp(1),
         id: MessageId::from_parts(99, 1),
@@ -1060,7 +1081,10 @@ fn a_redirect_to_a_fresh_room_does_not_make_a_stranger_in_bobs_room_a_new_contac
     assert_eq!(app.room(), Some("demo-2"));
     app.handle_net(session(fp(2)));
     let effects = drain(&mut app);
-    assert!(approvals(&effects).is_empty(), "approved behind the user's back");
+    assert!(
+        approvals(&effects).is_empty(),
+        "approved behind the user's back"
+    );
     assert!(app.warning_open());
     assert!(
         app.status()
@@ -1085,7 +1109,11 @@ fn a_new_identity_in_a_room_where_nobody_was_met_is_approved_even_after_a_redire
     assert!(!app.warning_open());
     let book = saved_contacts(&effects).unwrap();
     assert!(book.get(&fp(3)).unwrap().rooms.contains("lunch"));
-    assert_eq!(book.met_in("lunch-2"), None, "the relay's room is not the user's");
+    assert_eq!(
+        book.met_in("lunch-2"),
+        None,
+        "the relay's room is not the user's"
+    );
 }
 
 #[test]
@@ -1099,7 +1127,11 @@ fn suspended_key_exchanges_explain_the_probing_and_wait_for_try_again() {
         });
     }
     let note = app.exchange_note().unwrap().to_owned();
-    assert!(note.starts_with("A key exchange was cut off before it completed (2 in the last 10 minutes)."));
+    assert!(
+        note.starts_with(
+            "A key exchange was cut off before it completed (2 in the last 10 minutes)."
+        )
+    );
     assert!(note.contains("Your identity had already been sent in it"));
     app.handle_net(NetEvent::KeyExchangesSuspended { recent: 3 });
     assert_eq!(*app.phase(), Phase::Suspended { recent: 3 });
@@ -1170,7 +1202,10 @@ fn a_shown_message_is_confirmed_only_once_its_history_is_on_disk() {
     message(&mut app, fp(1), 1, "one");
     message(&mut app, fp(1), 2, "two");
     let effects = drain(&mut app);
-    assert!(confirms(&effects).is_empty(), "confirmed before it was recorded");
+    assert!(
+        confirms(&effects).is_empty(),
+        "confirmed before it was recorded"
+    );
     assert_eq!(
         history_confirms(&effects),
         [MessageId::from_parts(99, 1), MessageId::from_parts(99, 2)]
@@ -1194,8 +1229,17 @@ fn a_shown_message_is_confirmed_only_once_its_history_is_on_disk() {
 #[test]
 fn a_message_shown_again_after_a_restart_appears_once_and_is_confirmed() {
     let mut c = Conversation::new(fp(1));
-    c.push_peer(MessageId::from_parts(99, 1), "recorded before the crash", T0, T0, Timer::Off);
-    let mut app = connected(book_with_bob(false), vec![(fp(1), c.messages().cloned().collect())]);
+    c.push_peer(
+        MessageId::from_parts(99, 1),
+        "recorded before the crash",
+        T0,
+        T0,
+        Timer::Off,
+    );
+    let mut app = connected(
+        book_with_bob(false),
+        vec![(fp(1), c.messages().cloned().collect())],
+    );
     app.select(fp(1));
     app.set_focused(false);
     drain(&mut app);
@@ -1269,5 +1313,9 @@ fn unsupported_messages_storage_and_restore_failures_are_told() {
         contact: fp(1),
         reason: "damaged".into(),
     });
-    assert!(app.warnings().iter().any(|w| w.contains("with Bob could not be restored")));
+    assert!(
+        app.warnings()
+            .iter()
+            .any(|w| w.contains("with Bob could not be restored"))
+    );
 }

@@ -122,12 +122,7 @@ mod tests {
             }
         }
         let s = x.into_session().unwrap();
-        PeerSession::new(
-            b.fingerprint(),
-            &s.safety_number(),
-            s.sas(),
-            s.key_visual(),
-        )
+        PeerSession::new(b.fingerprint(), &s.safety_number(), s.sas(), s.key_visual())
     }
 
     #[test]
@@ -182,11 +177,19 @@ mod tests {
         let s = session();
         let v = Verification::new(&s);
         assert_eq!(v.sas.len(), 8);
-        assert!(v.sas.iter().all(|e| !e.emoji.is_empty() && !e.word.is_empty()));
+        assert!(
+            v.sas
+                .iter()
+                .all(|e| !e.emoji.is_empty() && !e.word.is_empty())
+        );
         assert_eq!(v.words().split(" · ").count(), 8);
         let table = sans_io_proto::identity::EMOJI_TABLE;
         for e in &v.sas {
-            assert!(table.iter().any(|t| t.symbol == e.emoji && t.name == e.word));
+            assert!(
+                table
+                    .iter()
+                    .any(|t| t.symbol == e.emoji && t.name == e.word)
+            );
         }
         let text = v.instructions();
         assert!(text.contains("8 emoji") && text.contains("60-digit safety number"));

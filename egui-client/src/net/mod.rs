@@ -87,13 +87,17 @@ pub struct ConnectParams {
 impl ConnectParams {
     /// Whether `other` needs another connection (not just another room).
     fn other_relay(&self, other: &ConnectParams) -> bool {
-        (&self.relay, &self.pin, &self.local_relay, &self.relay_cert_dir)
-            != (
-                &other.relay,
-                &other.pin,
-                &other.local_relay,
-                &other.relay_cert_dir,
-            )
+        (
+            &self.relay,
+            &self.pin,
+            &self.local_relay,
+            &self.relay_cert_dir,
+        ) != (
+            &other.relay,
+            &other.pin,
+            &other.local_relay,
+            &other.relay_cert_dir,
+        )
     }
 }
 
@@ -438,10 +442,14 @@ struct Link {
 
 /// A connection attempt running as its own task (so commands are handled meanwhile). It owns the
 /// in-process relay while it runs and hands it back.
-type Attempt = tokio::task::JoinHandle<(
+type Attempt = tokio::task::JoinHandle<AttemptOutcome>;
+
+/// What a connection attempt ends with: the connection and the relay's pin, or why not; and the
+/// in-process relay, handed back.
+type AttemptOutcome = (
     Result<(RelayConnection, [u8; 32]), ConnectFailure>,
     Option<RelayHandle>,
-)>;
+);
 
 /// The network task's state.
 struct Task {
@@ -510,13 +518,7 @@ async fn recv(
 
 async fn attempt_done(
     attempt: Option<&mut Attempt>,
-) -> Result<
-    (
-        Result<(RelayConnection, [u8; 32]), ConnectFailure>,
-        Option<RelayHandle>,
-    ),
-    tokio::task::JoinError,
-> {
+) -> Result<AttemptOutcome, tokio::task::JoinError> {
     match attempt {
         Some(a) => a.await,
         None => std::future::pending().await,
@@ -548,19 +550,12 @@ impl Task {
     /// or a state could not be stored.
     async fn after_step(&mut self) {
         let frames = std::mem::take(&mut self.frames);
-        let storage = self
-            .driver
-            .as_mut()
-            .and_then(Driver::take_drop_connection);
+        let storage = self.driver.as_mut().and_then(Driver::take_drop_connection);
         if let Some(reason) = storage {
             self.lost(format!("your messages could not be saved ({reason})"));
             return;
         }
-        if self
-            .driver
-            .as_ref()
-            .is_some_and(|d| d.client().is_broken())
-        {
+        if self.driver.as_ref().is_some_and(|d| d.client().is_broken()) {
             if let Some(link) = &self.link {
                 link.tx.close();
             }
@@ -649,7 +644,10 @@ impl Task {
         }
         let room = p.room.clone();
         self.with_driver(|d, now, io| d.join(room, now, io));
-        let same_link = self.link.as_ref().is_some_and(|l| !l.target.other_relay(&p));
+        let same_link = self
+            .link
+            .as_ref()
+            .is_some_and(|l| !l.target.other_relay(&p));
         self.target = Some(p);
         if same_link {
             return;
@@ -709,16 +707,7 @@ impl Task {
         delay
     }
 
-    fn attempt_finished(
-        &mut self,
-        done: Result<
-            (
-                Result<(RelayConnection, [u8; 32]), ConnectFailure>,
-                Option<RelayHandle>,
-            ),
-            tokio::task::JoinError,
-        >,
-    ) {
+    fn attempt_finished(&mut self, done: Result<AttemptOutcome, tokio::task::JoinError>) {
         let Some((_, started_for)) = self.attempt.take() else {
             return;
         };
@@ -735,7 +724,10 @@ impl Task {
         };
         self.local_relay = relay;
         // The app asked for another relay meanwhile, or to stay offline.
-        let current = self.target.as_ref().is_some_and(|t| !t.other_relay(&started_for));
+        let current = self
+            .target
+            .as_ref()
+            .is_some_and(|t| !t.other_relay(&started_for));
         match result {
             Ok((connection, _pin)) if current => {
                 let (tx, rx) = connection.split();

@@ -96,6 +96,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// can cause).
 pub const MAX_DELIVERY_FILES: usize = 10_000;
 
+/// The stored delivery states of a profile, by contact (opened, still secret).
+pub type DeliveryStates = Vec<(Fingerprint, Zeroizing<Vec<u8>>)>;
+
 /// A profile's sealed storage.
 #[derive(Clone)]
 pub struct Store {
@@ -106,7 +109,9 @@ pub struct Store {
 
 impl core::fmt::Debug for Store {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Store").field("dir", &self.dir).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
     }
 }
 
@@ -256,10 +261,7 @@ impl Store {
     /// Reads the delivery state of every contact of `book` that has one. A file that does not
     /// open is renamed `<name>.damaged` and reported: the messages that waited for that contact
     /// are lost, and the contact's messages may be shown again.
-    pub fn load_deliveries(
-        &self,
-        book: &ContactBook,
-    ) -> (Vec<(Fingerprint, Zeroizing<Vec<u8>>)>, Vec<String>) {
+    pub fn load_deliveries(&self, book: &ContactBook) -> (DeliveryStates, Vec<String>) {
         let mut out = Vec::new();
         let mut notices = Vec::new();
         for c in book.iter().take(MAX_DELIVERY_FILES) {
@@ -526,7 +528,12 @@ mod tests {
         assert_eq!(states[0].1.as_slice(), secret);
         assert_eq!(notices.len(), 1, "{notices:?}");
         assert!(notices[0].contains("Carol") && notices[0].contains("damaged"));
-        assert!(store.delivery_path(&fp(2)).with_extension("e2es.damaged").exists());
+        assert!(
+            store
+                .delivery_path(&fp(2))
+                .with_extension("e2es.damaged")
+                .exists()
+        );
         assert!(store.load_histories(&book).0.is_empty());
         // A history does not open as a delivery state either.
         let mut c = Conversation::new(fp(3));

@@ -41,7 +41,7 @@ pub(super) fn show(ui: &mut egui::Ui, app: &mut App) {
                         );
                     }
                     if ui
-                        .button("I compared the safety number: accept as a new contact")
+                        .button("I compared the emoji or the safety number: accept as a new contact")
                         .clicked()
                     {
                         app.accept_peer();

@@ -69,8 +69,7 @@ pub fn plant_identity(data_dir: &Path, name: &str, i: usize, passphrase: &str) {
     let mut rng = rand::rngs::OsRng;
     let key = StorageKey::generate(&mut rng);
     let sealed =
-        sans_io_proto::identity_file::seal(&identity(i), &key, passphrase, FAST, &mut rng)
-            .unwrap();
+        sans_io_proto::identity_file::seal(&identity(i), &key, passphrase, FAST, &mut rng).unwrap();
     std::fs::write(path, sealed).unwrap();
 }
 

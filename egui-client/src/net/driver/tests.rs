@@ -309,10 +309,7 @@ fn every_state_is_stored_before_the_next_output_and_the_id_comes_before_its_stat
     let mut w = pair();
     let id = w.say(0, "hello Bob");
     assert_eq!(w.texts(1), ["hello Bob"]);
-    assert_eq!(
-        state_of(&w, 0, id),
-        [SendState::Sent, SendState::Delivered]
-    );
+    assert_eq!(state_of(&w, 0, id), [SendState::Sent, SendState::Delivered]);
     for i in 0..2 {
         let trace = &w.io[i].trace;
         // Whatever changed the state was stored before anything that follows from it: each
@@ -351,7 +348,10 @@ fn every_state_is_stored_before_the_next_output_and_the_id_comes_before_its_stat
         .iter()
         .rposition(|s| *s == Step::Frame)
         .unwrap();
-    assert!(stored < frame, "the message left before its state was stored");
+    assert!(
+        stored < frame,
+        "the message left before its state was stored"
+    );
 }
 
 #[test]
@@ -414,7 +414,11 @@ fn after_a_restart_unconfirmed_messages_are_shown_again_and_confirmed_ones_never
     d.confirm_shown(&fp(0), &[first], now, io);
     w.io[1].trace.clear();
     w.open(1, &[fp(0)]);
-    assert_eq!(w.texts(1), ["second"], "shown again: the app recognises its id");
+    assert_eq!(
+        w.texts(1),
+        ["second"],
+        "shown again: the app recognises its id"
+    );
     w.confirm_all(1);
     w.io[1].trace.clear();
     w.open(1, &[fp(0)]);
@@ -453,9 +457,11 @@ fn a_session_comes_back_after_a_dropped_connection_without_a_key_exchange() {
     w.connect(0);
     for i in 0..2 {
         assert!(
-            w.events(i)
-                .iter()
-                .any(|e| *e == NetEvent::Resumed { peer: fp(1 - i), approved: true }),
+            w.events(i).iter().any(|e| *e
+                == NetEvent::Resumed {
+                    peer: fp(1 - i),
+                    approved: true
+                }),
             "{:?}",
             w.events(i)
         );
@@ -467,10 +473,7 @@ fn a_session_comes_back_after_a_dropped_connection_without_a_key_exchange() {
         );
     }
     assert_eq!(w.texts(1), ["written offline"]);
-    assert_eq!(
-        state_of(&w, 0, id),
-        [SendState::Sent, SendState::Delivered]
-    );
+    assert_eq!(state_of(&w, 0, id), [SendState::Sent, SendState::Delivered]);
 }
 
 #[test]
@@ -481,11 +484,13 @@ fn nothing_of_ours_reaches_an_identity_before_the_app_approves_it() {
     w.open(1, &[fp(0)]);
     w.connect(0);
     w.connect(1);
-    assert!(
-        w.events(0)
-            .iter()
-            .any(|e| matches!(e, NetEvent::Secure { approved: false, .. }))
-    );
+    assert!(w.events(0).iter().any(|e| matches!(
+        e,
+        NetEvent::Secure {
+            approved: false,
+            ..
+        }
+    )));
     // Bob writes; Alice's client holds it back until her app decides.
     w.say(1, "hi Alice");
     assert!(w.texts(0).is_empty());
@@ -523,17 +528,17 @@ fn the_timer_is_heard_both_ways_and_a_refused_text_says_why() {
     }));
     // Messages now carry the timer.
     w.say(0, "burn");
-    assert!(w.events(1).iter().any(
-        |e| matches!(e, NetEvent::Message { text, expire_secs: 30, .. } if text == "burn")
-    ));
+    assert!(
+        w.events(1).iter().any(
+            |e| matches!(e, NetEvent::Message { text, expire_secs: 30, .. } if text == "burn")
+        )
+    );
     // Out of range: refused with the reason.
     let (d, io, now) = w.d(0);
     d.set_timer(&fp(1), u32::MAX, 5, now, io);
-    assert!(
-        w.events(0)
-            .iter()
-            .any(|e| matches!(e, NetEvent::TimerRefused { reason, .. } if reason.contains("one-year")))
-    );
+    assert!(w.events(0).iter().any(
+        |e| matches!(e, NetEvent::TimerRefused { reason, .. } if reason.contains("one-year"))
+    ));
     let local = MessageId::from_parts(1, 1);
     let (d, io, now) = w.d(0);
     d.send(fp(1), local, &"x".repeat(20_000), 1, now, io);
@@ -562,4 +567,79 @@ fn a_broken_store_on_open_and_a_foreign_state_are_reported() {
         .collect();
     assert_eq!(failed.len(), 2, "{:?}", w.events(1));
     assert!(failed.contains(&fp(3)) && failed.contains(&fp(4)));
+}
+
+#[test]
+fn three_aborted_key_exchanges_in_ten_minutes_suspend_them_until_the_app_resumes() {
+    let mut w = World::new();
+    w.open(0, &[fp(1)]);
+    w.connect(0);
+    // A relay that announces a peer and takes it away again, three times in three minutes.
+    for _ in 0..3 {
+        w.advance(Duration::from_secs(60));
+        w.deliver(0, RelayFrame::PeerJoined);
+        w.run();
+        w.deliver(0, RelayFrame::PeerLeft);
+        w.deliver(0, RelayFrame::Waiting);
+        w.run();
+    }
+    let told: Vec<NetEvent> = w
+        .events(0)
+        .into_iter()
+        .filter(|e| {
+            matches!(
+                e,
+                NetEvent::KeyExchangeStarted
+                    | NetEvent::KeyExchangeAborted { .. }
+                    | NetEvent::KeyExchangesSuspended { .. }
+            )
+        })
+        .collect();
+    let aborted = |recent| NetEvent::KeyExchangeAborted {
+        identity_revealed: false,
+        recent,
+    };
+    assert_eq!(
+        told,
+        [
+            NetEvent::KeyExchangeStarted,
+            aborted(1),
+            NetEvent::KeyExchangeStarted,
+            aborted(2),
+            NetEvent::KeyExchangeStarted,
+            aborted(3),
+        ]
+    );
+    // The next announced peer: the client is suspended, says so, starts nothing, sends nothing.
+    w.advance(Duration::from_secs(60));
+    let mark = w.io[0].trace.len();
+    w.deliver(0, RelayFrame::PeerJoined);
+    assert!(
+        w.io[0].frames.is_empty(),
+        "a suspended client answered a peer"
+    );
+    let after: Vec<&Step> = w.io[0].trace[mark..]
+        .iter()
+        .filter(|s| !matches!(s, Step::Stored(_)))
+        .collect();
+    assert_eq!(
+        after,
+        [&Step::Event(NetEvent::KeyExchangesSuspended { recent: 3 })]
+    );
+    w.deliver(0, RelayFrame::PeerLeft);
+    w.deliver(0, RelayFrame::Waiting);
+    w.run();
+    // The user presses Try again; Bob arrives and the key exchange completes.
+    let (d, io, now) = w.d(0);
+    d.resume_key_exchanges(now, io);
+    w.run();
+    w.open(1, &[fp(0)]);
+    w.connect(1);
+    assert!(
+        w.events(0)
+            .iter()
+            .any(|e| matches!(e, NetEvent::Secure { approved: true, .. })),
+        "{:?}",
+        w.events(0)
+    );
 }
