@@ -22,7 +22,7 @@ pids=($!)
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 sleep 1
-bin=target/release/egui-client
+bin=${CARGO_TARGET_DIR:-target}/release/egui-client
 
 # open_window NAME ROOM DATA X: starts a window and moves it to x offset X; its id is in $win.
 open_window() {
