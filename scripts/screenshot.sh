@@ -16,8 +16,9 @@ if ! command -v xdotool >/dev/null || ! convert -version 2>/dev/null | grep -q I
 fi
 cargo build --release --locked -p egui-client
 work=$(mktemp -d)
-export DISPLAY=:99 LIBGL_ALWAYS_SOFTWARE=1 XDG_DATA_HOME="$work/xdg"
-Xvfb :99 -screen 0 2000x700x24 >/dev/null 2>&1 &
+disp=${XVFB_DISPLAY:-:99}
+export DISPLAY=$disp LIBGL_ALWAYS_SOFTWARE=1 XDG_DATA_HOME="$work/xdg"
+Xvfb "$disp" -screen 0 2000x700x24 >/dev/null 2>&1 &
 pids=($!)
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
@@ -26,6 +27,8 @@ bin=${CARGO_TARGET_DIR:-target}/release/egui-client
 
 # open_window NAME ROOM DATA X: starts a window and moves it to x offset X; its id is in $win.
 open_window() {
+  # Profiles go under the temporary directory only, never into the repository.
+  case "$3" in "$work"/*) ;; *) echo "data dir $3 is not under $work" >&2; exit 1 ;; esac
   "$bin" --data-dir "$3" --name "$1" --room "$2" --no-notifications >/dev/null 2>&1 &
   local pid=$!
   pids+=("$pid")
