@@ -69,8 +69,8 @@ sleep 10
 say "$alice" 0 "Hi Bob! Read me the safety number?"
 say "$bob" 1000 "Sure, same digits here. 你好！こんにちは"
 say "$alice" 0 "שלום עולם! Matches, marking you verified."
-click "$alice" 0 732 595   # Mark as verified
-click "$bob" 1000 732 595
+click "$alice" 0 732 614   # Mark as verified
+click "$bob" 1000 732 614
 say "$bob" 1000 "Verified too. See you at lunch."
 sleep 1
 xwd -root -silent | convert xwd:- -crop 2000x660+0+0 +repage -resize 1600x docs/screenshot.png
