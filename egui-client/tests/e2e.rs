@@ -263,6 +263,11 @@ fn an_identity_in_bobs_room_that_is_not_bob_gets_nothing_until_accepted() {
         s.iter().all(|s| secure(s))
     });
     let bob = a.app.peer().unwrap().fingerprint();
+    // Bob's display name follows the key exchange (inside the session); until it arrives his
+    // contact is named after his fingerprint.
+    wait(&mut [&mut a, &mut b], "bob's name", |s| {
+        s[0].app.name_of(&bob) == "Bob"
+    });
     b.app.leave();
     wait(&mut [&mut a, &mut b], "bob left", |s| {
         *s[0].app.phase() == Phase::Waiting

@@ -1351,8 +1351,9 @@ impl App {
                     format!(
                         "This is not {before}, whom you met in room \"{room}\": it is an identity you \
                          have never seen. It may be someone else in {before}'s place (or {before} on a \
-                         new computer). Compare the safety number with {before} by phone or face to \
-                         face before you accept it. Nothing you write is sent until you accept."
+                         new computer). Compare the emoji or the safety number with {before} by \
+                         phone or face to face before you accept it. Nothing you write is sent until \
+                         you accept."
                     ),
                     NoticeLevel::Warning,
                 );
