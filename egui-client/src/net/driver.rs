@@ -63,16 +63,21 @@ impl<R: CryptoRngCore> Driver<R> {
         };
         let mut client = Client::new(opening.identity, config, rng, now);
         for (contact, state) in opening.states {
-            match client.restore_conversation(state) {
-                Ok(peer) if peer == *contact => {}
-                Ok(_) => io.emit(NetEvent::RestoreFailed {
+            // A state is restored only into the conversation of the contact its file is named
+            // after (PROTOCOL.md §10.3): checked before the client takes it.
+            let peer = sans_io_proto::delivery::Conversation::decode(state).map(|c| *c.peer());
+            if peer.as_ref().is_ok_and(|p| p != contact) {
+                io.emit(NetEvent::RestoreFailed {
                     contact: *contact,
                     reason: "the file holds another contact's state".into(),
-                }),
-                Err(e) => io.emit(NetEvent::RestoreFailed {
+                });
+                continue;
+            }
+            if let Err(e) = client.restore_conversation(state) {
+                io.emit(NetEvent::RestoreFailed {
                     contact: *contact,
                     reason: e.to_string(),
-                }),
+                });
             }
         }
         for fp in opening.approved {

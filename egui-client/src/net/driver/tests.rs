@@ -567,6 +567,10 @@ fn a_broken_store_on_open_and_a_foreign_state_are_reported() {
         .collect();
     assert_eq!(failed.len(), 2, "{:?}", w.events(1));
     assert!(failed.contains(&fp(3)) && failed.contains(&fp(4)));
+    // The state filed under Carol's name was not taken in as Alice's conversation.
+    let client = w.drivers[1].as_ref().unwrap().client();
+    assert!(client.conversation(&fp(0)).is_none());
+    assert!(client.conversation(&fp(3)).is_none());
 }
 
 #[test]
