@@ -16,16 +16,19 @@ if ! command -v xdotool >/dev/null || ! convert -version 2>/dev/null | grep -q I
 fi
 cargo build --release --locked -p egui-client
 work=$(mktemp -d)
-export DISPLAY=:99 LIBGL_ALWAYS_SOFTWARE=1 XDG_DATA_HOME="$work/xdg"
-Xvfb :99 -screen 0 2000x700x24 >/dev/null 2>&1 &
+disp=${XVFB_DISPLAY:-:99}
+export DISPLAY=$disp LIBGL_ALWAYS_SOFTWARE=1 XDG_DATA_HOME="$work/xdg"
+Xvfb "$disp" -screen 0 2000x700x24 >/dev/null 2>&1 &
 pids=($!)
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 sleep 1
-bin=target/release/egui-client
+bin=${CARGO_TARGET_DIR:-target}/release/egui-client
 
 # open_window NAME ROOM DATA X: starts a window and moves it to x offset X; its id is in $win.
 open_window() {
+  # Profiles go under the temporary directory only, never into the repository.
+  case "$3" in "$work"/*) ;; *) echo "data dir $3 is not under $work" >&2; exit 1 ;; esac
   "$bin" --data-dir "$3" --name "$1" --room "$2" --no-notifications >/dev/null 2>&1 &
   local pid=$!
   pids+=("$pid")
@@ -66,8 +69,8 @@ sleep 10
 say "$alice" 0 "Hi Bob! Read me the safety number?"
 say "$bob" 1000 "Sure, same digits here. 你好！こんにちは"
 say "$alice" 0 "שלום עולם! Matches, marking you verified."
-click "$alice" 0 732 595   # Mark as verified
-click "$bob" 1000 732 595
+click "$alice" 0 732 614   # Mark as verified
+click "$bob" 1000 732 614
 say "$bob" 1000 "Verified too. See you at lunch."
 sleep 1
 xwd -root -silent | convert xwd:- -crop 2000x660+0+0 +repage -resize 1600x docs/screenshot.png

@@ -6,11 +6,6 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use sans_io_proto::IdentityKeyPair;
-use sans_io_proto::crypto::hkdf;
-use sans_io_proto::storage::StorageKey;
-use zeroize::Zeroizing;
-
 /// Why a profile could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
@@ -123,27 +118,6 @@ pub fn list_profiles(data_dir: &Path) -> BTreeSet<String> {
         .collect()
 }
 
-/// HKDF info of the interim storage key (PROTOCOL.md §10.1).
-pub const INTERIM_STORAGE_KEY_LABEL: &[u8] = b"e2e-chat interim storage key";
-
-/// The profile's storage key (PROTOCOL.md §10.1), which seals the contact book and the
-/// conversations.
-///
-/// INTERIM, to be replaced by the lead with identity file v2: there, the storage key is 32 random
-/// bytes kept inside the identity file and returned by `sans_io_proto::identity_file::open` with
-/// the key pair (so a passphrase change keeps the history). Until then it is derived here, with
-/// HKDF-SHA256 over the unlocked identity's private key bytes: only someone who unlocked the
-/// identity file with its passphrase can compute it. The passphrase itself is not mixed in, so
-/// that changing it would not orphan the stored history.
-pub fn storage_key(identity: &IdentityKeyPair) -> StorageKey {
-    let private = identity.to_private_bytes();
-    let prk = hkdf::extract(b"", &private);
-    let mut key = Zeroizing::new([0u8; 32]);
-    // 32 bytes are far below HKDF's 255·32 limit, so `expand` cannot fail.
-    let _ = hkdf::expand(&prk, INTERIM_STORAGE_KEY_LABEL, key.as_mut_slice());
-    StorageKey::from_bytes(*key)
-}
-
 impl Drop for Profile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.lock);
@@ -153,17 +127,6 @@ impl Drop for Profile {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_interim_storage_key_follows_the_identity_and_the_spec_label() {
-        let a = crate::test_identity(0);
-        let b = crate::test_identity(1);
-        assert_eq!(storage_key(&a).as_bytes(), storage_key(&a).as_bytes());
-        assert_ne!(storage_key(&a).as_bytes(), storage_key(&b).as_bytes());
-        let spec = include_str!("../../PROTOCOL.md");
-        let label = std::str::from_utf8(INTERIM_STORAGE_KEY_LABEL).unwrap();
-        assert!(spec.contains(&format!("\"{label}\"")));
-    }
 
     #[test]
     fn profiles_lock_and_list() {

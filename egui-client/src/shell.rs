@@ -94,36 +94,27 @@ impl Shell {
         })
     }
 
-    /// Opens the profile of `display_name` with an identity that is already at hand, at once and
-    /// without connecting (the unlock job minus the passphrase): for tests and tools that hold a
-    /// key pair. The identity file is not touched.
+    /// Opens the profile of `display_name` with an identity and storage key that are already at
+    /// hand, at once and without connecting (the unlock job minus the passphrase): for tests and
+    /// tools that hold a key pair. The identity file is not touched.
     pub fn unlock_with(
         &mut self,
         display_name: &str,
         identity: sans_io_proto::IdentityKeyPair,
+        storage_key: sans_io_proto::storage::StorageKey,
     ) -> Result<(), String> {
         self.storage = None;
         self.profile = None;
         let profile = Profile::open(&self.data_dir, display_name).map_err(|e| e.to_string())?;
-        let store = Store::new(profile.dir().to_owned(), profile::storage_key(&identity));
-        let (contacts, migrated) = store
-            .load_contacts(now_ms())
-            .map_err(|e| format!("Your contact book cannot be read: {e}"))?;
-        let (histories, mut notices) = store.load_histories(&contacts);
-        notices.extend(migrated);
+        let store = Store::new(profile.dir().to_owned(), storage_key);
+        let unlocked = load_profile(&store, display_name.trim().to_owned(), identity, now_ms())?;
         self.profile = Some(profile);
         self.storage = Some(spawn_storage(
             store,
             self.done_tx.clone(),
             self.wake.clone(),
         ));
-        self.app.handle_job(JobResult::Unlocked(Box::new(Unlocked {
-            display_name: display_name.trim().to_owned(),
-            identity,
-            contacts,
-            histories,
-            notices,
-        })));
+        self.app.handle_job(JobResult::Unlocked(Box::new(unlocked)));
         Ok(())
     }
 
@@ -209,10 +200,10 @@ fn unlock(
 ) -> Result<(Profile, Store, Unlocked), String> {
     let profile = Profile::open(data_dir, &req.display_name).map_err(|e| e.to_string())?;
     let path = profile.identity_path();
-    let identity = if req.create {
-        identity_store::create(&path, &req.passphrase, req.iterations)
+    let (identity, key) = if req.create {
+        identity_store::create(&path, &req.passphrase, req.argon2)
     } else {
-        identity_store::load(&path, &req.passphrase)
+        identity_store::load(&path, &req.passphrase, req.argon2)
     }
     .map_err(|e| match e {
         IdentityStoreError::File(
@@ -220,7 +211,20 @@ fn unlock(
         ) => "Wrong passphrase (or the identity file is damaged).".to_owned(),
         other => other.to_string(),
     })?;
-    let store = Store::new(profile.dir().to_owned(), profile::storage_key(&identity));
+    // Everything of the profile is sealed under the identity file's storage key (PROTOCOL.md
+    // §9.1, §10.1); the store owns it (on the heap, wiped when the store goes).
+    let store = Store::new(profile.dir().to_owned(), key);
+    let unlocked = load_profile(&store, req.display_name.clone(), identity, now_ms)?;
+    Ok((profile, store, unlocked))
+}
+
+/// Reads what an unlocked profile holds: the contact book, the histories, the delivery states.
+fn load_profile(
+    store: &Store,
+    display_name: String,
+    identity: sans_io_proto::IdentityKeyPair,
+    now_ms: u64,
+) -> Result<Unlocked, String> {
     let (contacts, migrated) = store.load_contacts(now_ms).map_err(|e| {
         format!(
             "Your contact book cannot be read: {e}. Nothing was changed and you are not connected, \
@@ -229,21 +233,24 @@ fn unlock(
         )
     })?;
     let (histories, mut notices) = store.load_histories(&contacts);
+    let (deliveries, lost) = store.load_deliveries(&contacts);
+    notices.extend(lost);
     notices.extend(migrated);
-    Ok((
-        profile,
-        store,
-        Unlocked {
-            display_name: req.display_name.clone(),
-            identity,
-            contacts,
-            histories,
-            notices,
-        },
-    ))
+    Ok(Unlocked {
+        display_name,
+        identity,
+        contacts,
+        histories,
+        deliveries,
+        delivery_store: Arc::new(store.clone()),
+        notices,
+    })
 }
 
-/// The storage worker: writes in order, reports failures.
+/// The storage worker: writes in order, reports failures, and tells the app which shown
+/// messages a history write recorded. Writes of one history queued behind a later write of the
+/// same file are skipped (their confirmations move to the later one): a peer leaving turns every
+/// waiting message's state at once, which is one write, not one per message.
 fn spawn_storage(
     store: Store,
     done: Sender<Done>,
@@ -253,18 +260,36 @@ fn spawn_storage(
     let spawned = std::thread::Builder::new()
         .name("storage".into())
         .spawn(move || {
-            while let Ok(op) = rx.recv() {
-                let result = match &op {
-                    SaveOp::Contacts(plain) => store.save_contacts(plain),
-                    SaveOp::History { contact, plaintext } => {
-                        store.save_history(contact, plaintext)
+            while let Ok(first) = rx.recv() {
+                let mut batch = vec![first];
+                batch.extend(rx.try_iter());
+                for op in coalesce(batch) {
+                    let result = match &op {
+                        SaveOp::Contacts(plain) => store.save_contacts(plain),
+                        SaveOp::History {
+                            contact, plaintext, ..
+                        } => store.save_history(contact, plaintext),
+                        SaveOp::DeleteHistory(contact) => store.delete_history(contact),
+                    };
+                    let report = match (result, op) {
+                        (Err(e), _) => {
+                            tracing::warn!(error = %e, "storage write failed");
+                            Some(JobResult::SaveFailed(e.to_string()))
+                        }
+                        (
+                            Ok(()),
+                            SaveOp::History {
+                                contact, confirm, ..
+                            },
+                        ) if !confirm.is_empty() => {
+                            Some(JobResult::HistorySaved { contact, confirm })
+                        }
+                        (Ok(()), _) => None,
+                    };
+                    if let Some(r) = report {
+                        let _ = done.send(Done::Result(r));
+                        wake();
                     }
-                    SaveOp::DeleteHistory(contact) => store.delete_history(contact),
-                };
-                if let Err(e) = result {
-                    tracing::warn!(error = %e, "storage write failed");
-                    let _ = done.send(Done::Result(JobResult::SaveFailed(e.to_string())));
-                    wake();
                 }
             }
         });
@@ -272,6 +297,55 @@ fn spawn_storage(
         tracing::error!(error = %e, "cannot start the storage thread");
     }
     tx
+}
+
+/// Drops every write that a later write of the same file in `batch` replaces (a later history of
+/// the same contact with no deletion between, a later contact book), moving a dropped history's
+/// confirmations to the write that replaces it. The order of what remains is kept.
+fn coalesce(batch: Vec<SaveOp>) -> Vec<SaveOp> {
+    let mut out: Vec<Option<SaveOp>> = Vec::with_capacity(batch.len());
+    for op in batch {
+        match op {
+            SaveOp::Contacts(plain) => {
+                for slot in out.iter_mut() {
+                    if matches!(slot, Some(SaveOp::Contacts(_))) {
+                        *slot = None;
+                    }
+                }
+                out.push(Some(SaveOp::Contacts(plain)));
+            }
+            SaveOp::History {
+                contact,
+                plaintext,
+                mut confirm,
+            } => {
+                // The previous write of this file, if nothing touched it since.
+                let previous = out.iter_mut().rev().find(|slot| match slot {
+                    Some(SaveOp::History { contact: c, .. }) | Some(SaveOp::DeleteHistory(c)) => {
+                        *c == contact
+                    }
+                    _ => false,
+                });
+                if let Some(slot) = previous
+                    && let Some(SaveOp::History {
+                        confirm: earlier, ..
+                    }) = slot.as_mut()
+                {
+                    let mut merged = std::mem::take(earlier);
+                    merged.append(&mut confirm);
+                    confirm = merged;
+                    *slot = None;
+                }
+                out.push(Some(SaveOp::History {
+                    contact,
+                    plaintext,
+                    confirm,
+                }));
+            }
+            delete @ SaveOp::DeleteHistory(_) => out.push(Some(delete)),
+        }
+    }
+    out.into_iter().flatten().collect()
 }
 
 /// A desktop notification through `notify-send` (libnotify), when it is installed: no library
@@ -287,5 +361,72 @@ fn notify(title: &str, body: &str) {
         let _ = std::thread::Builder::new()
             .name("notify".into())
             .spawn(move || child.wait());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::MessageId;
+    use sans_io_proto::Fingerprint;
+    use zeroize::Zeroizing;
+
+    fn history(who: u8, text: &[u8], confirm: &[u64]) -> SaveOp {
+        SaveOp::History {
+            contact: Fingerprint::from_bytes([who; 32]),
+            plaintext: Zeroizing::new(text.to_vec()),
+            confirm: confirm
+                .iter()
+                .map(|n| MessageId::from_parts(1, *n))
+                .collect(),
+        }
+    }
+
+    fn show(ops: &[SaveOp]) -> Vec<String> {
+        ops.iter()
+            .map(|op| match op {
+                SaveOp::Contacts(p) => format!("contacts {}", String::from_utf8_lossy(p)),
+                SaveOp::History {
+                    contact,
+                    plaintext,
+                    confirm,
+                } => format!(
+                    "history {} {} {:?}",
+                    contact.as_bytes()[0],
+                    String::from_utf8_lossy(plaintext),
+                    confirm
+                        .iter()
+                        .map(|id| id.to_protocol().number)
+                        .collect::<Vec<_>>()
+                ),
+                SaveOp::DeleteHistory(c) => format!("delete {}", c.as_bytes()[0]),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn queued_writes_of_one_file_collapse_into_the_last_keeping_every_confirmation() {
+        let batch = vec![
+            history(1, b"a1", &[1]),
+            SaveOp::Contacts(Zeroizing::new(b"c1".to_vec())),
+            history(2, b"b1", &[]),
+            history(1, b"a2", &[2]),
+            SaveOp::Contacts(Zeroizing::new(b"c2".to_vec())),
+            history(1, b"a3", &[]),
+        ];
+        assert_eq!(
+            show(&coalesce(batch)),
+            ["history 2 b1 []", "contacts c2", "history 1 a3 [1, 2]"]
+        );
+        // A deletion between two writes keeps both (the history was turned off, then on).
+        let batch = vec![
+            history(1, b"a1", &[1]),
+            SaveOp::DeleteHistory(Fingerprint::from_bytes([1; 32])),
+            history(1, b"a2", &[]),
+        ];
+        assert_eq!(
+            show(&coalesce(batch)),
+            ["history 1 a1 [1]", "delete 1", "history 1 a2 []"]
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! End to end: the real shell (state, network thread, unlock job, storage worker) against a real
-//! relay on loopback. Few and slow on purpose; the behaviours are unit-tested in `src/app/tests.rs`.
+//! relay on loopback. Few and slow on purpose; the behaviours are unit-tested in `src/app/tests.rs`
+//! and `src/net/driver/tests.rs`.
 
 mod common;
 
@@ -56,8 +57,14 @@ impl Drop for Env {
 
 const PASS: &str = "correct horse battery";
 
-/// A shell for `name` whose identity file (test identity `who`) is already on disk.
+/// A shell for `name` whose identity file (test identity `who`) is already on disk (planted the
+/// first time: a restart finds it with its storage key).
 fn shell(env: &Env, dir: &str, name: &str, who: usize, room: &str) -> Shell {
+    shell_via(env, &env.addr, dir, name, who, room)
+}
+
+/// The same, reaching the relay at `relay` (a forwarder).
+fn shell_via(env: &Env, relay: &str, dir: &str, name: &str, who: usize, room: &str) -> Shell {
     let settings = common::settings(
         &env.base,
         dir,
@@ -65,7 +72,7 @@ fn shell(env: &Env, dir: &str, name: &str, who: usize, room: &str) -> Shell {
             display_name: name.into(),
             passphrase: PASS.into(),
             passphrase_repeat: PASS.into(),
-            relay: env.addr.clone(),
+            relay: relay.into(),
             pin: env.pin.clone(),
             room: room.into(),
         },
@@ -76,7 +83,17 @@ fn shell(env: &Env, dir: &str, name: &str, who: usize, room: &str) -> Shell {
 
 /// Pumps the shells until `done` holds (or fails after 20 s).
 fn wait(shells: &mut [&mut Shell], what: &str, done: impl Fn(&[&mut Shell]) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    wait_up_to(Duration::from_secs(20), shells, what, done);
+}
+
+/// Pumps the shells until `done` holds (or fails after `limit`).
+fn wait_up_to(
+    limit: Duration,
+    shells: &mut [&mut Shell],
+    what: &str,
+    done: impl Fn(&[&mut Shell]) -> bool,
+) {
+    let deadline = Instant::now() + limit;
     loop {
         for s in shells.iter_mut() {
             s.pump();
@@ -140,6 +157,9 @@ fn two_windows_pair_verify_chat_and_meet_again_elsewhere_with_their_history() {
     );
     assert_eq!(va.safety_number, vb.safety_number);
     assert_eq!(va.qr_text(), vb.qr_text());
+    // This key exchange's emoji and words: the same on both screens (nobody in the middle).
+    assert_eq!(va.sas.len(), 8);
+    assert_eq!(va.sas, vb.sas);
     assert_eq!(va.key_picture, vb.key_picture);
     assert_eq!(Some(va.peer), b.app.own_fingerprint());
     // New contacts, approved at once; names arrive inside the session.
@@ -243,6 +263,11 @@ fn an_identity_in_bobs_room_that_is_not_bob_gets_nothing_until_accepted() {
         s.iter().all(|s| secure(s))
     });
     let bob = a.app.peer().unwrap().fingerprint();
+    // Bob's display name follows the key exchange (inside the session); until it arrives his
+    // contact is named after his fingerprint.
+    wait(&mut [&mut a, &mut b], "bob's name", |s| {
+        s[0].app.name_of(&bob) == "Bob"
+    });
     b.app.leave();
     wait(&mut [&mut a, &mut b], "bob left", |s| {
         *s[0].app.phase() == Phase::Waiting
@@ -348,4 +373,190 @@ fn a_host_name_that_does_not_resolve_is_reported_as_such() {
         "{e}"
     );
     assert_eq!(*s.app.phase(), Phase::Connect);
+}
+
+/// How many lines of `s`'s conversation with `peer` carry `text`.
+fn count(s: &Shell, peer: &sans_io_proto::Fingerprint, text: &str) -> usize {
+    s.app
+        .conversation(peer)
+        .map_or(0, |c| c.messages().filter(|m| m.text == text).count())
+}
+
+fn state(s: &Shell, peer: &sans_io_proto::Fingerprint, text: &str) -> Option<SendState> {
+    s.app.conversation(peer).and_then(|c| {
+        c.messages()
+            .find(|m| m.text == text && m.author == Author::Me)
+            .and_then(|m| m.state.clone())
+    })
+}
+
+/// Alice and Bob (Bob through `relay`), secure with each other in `room`.
+fn pair(env: &Env, relay: &str, room: &str) -> (Shell, Shell) {
+    let mut a = shell(env, "a", "Alice", 0, room);
+    let mut b = shell_via(env, relay, "b", "Bob", 1, room);
+    a.app.connect();
+    wait(&mut [&mut a], "alice waiting", |s| {
+        *s[0].app.phase() == Phase::Waiting
+    });
+    b.app.connect();
+    wait(&mut [&mut a, &mut b], "both secure", |s| {
+        s.iter().all(|s| secure(s))
+    });
+    (a, b)
+}
+
+#[test]
+fn a_connection_that_goes_dark_shows_the_peer_offline_and_the_outbox_arrives_once_after() {
+    let env = env("dark");
+    let link = env
+        .rt
+        .block_on(common::Forwarder::start(env.addr.parse().unwrap()));
+    let (mut a, mut b) = pair(&env, &link.addr.to_string(), "porch");
+    let bob = a.app.peer().unwrap().fingerprint();
+    let alice = b.app.peer().unwrap().fingerprint();
+    a.app.draft = "before the dark".into();
+    a.app.send_draft();
+    wait(&mut [&mut a, &mut b], "delivered", |s| {
+        state(s[0], &bob, "before the dark") == Some(SendState::Delivered)
+    });
+    // Bob's network goes dark: not a packet either way, no close. The relay and Bob notice by
+    // the QUIC idle timeout of `quic_relay`'s transport (seconds; 30 s before the relay's
+    // failure-detection work).
+    link.cut(true);
+    let dark = Instant::now();
+    a.app.draft = "into the dark".into();
+    a.app.send_draft();
+    wait_up_to(
+        Duration::from_secs(60),
+        &mut [&mut a, &mut b],
+        "both notice",
+        |s| {
+            *s[0].app.phase() == Phase::Waiting
+                && matches!(s[1].app.phase(), Phase::RelayLost { .. })
+        },
+    );
+    eprintln!("noticed after {:?}", dark.elapsed());
+    assert_eq!(
+        a.app.offline_notice().as_deref(),
+        Some("Bob is offline: messages will be sent when they are back.")
+    );
+    wait(&mut [&mut a], "waiting again", |s| {
+        state(s[0], &bob, "into the dark") == Some(SendState::WaitingForPeer)
+    });
+    assert!(
+        b.app
+            .offline_notice()
+            .unwrap()
+            .starts_with("You are offline")
+    );
+    b.app.draft = "written offline".into();
+    b.app.send_draft();
+    wait(&mut [&mut b], "bob's waits", |s| {
+        state(s[0], &alice, "written offline") == Some(SendState::WaitingForPeer)
+    });
+    // The network is back: Bob reconnects by himself; both outboxes arrive, once each.
+    link.cut(false);
+    wait_up_to(
+        Duration::from_secs(60),
+        &mut [&mut a, &mut b],
+        "both delivered",
+        |s| {
+            state(s[0], &bob, "into the dark") == Some(SendState::Delivered)
+                && state(s[1], &alice, "written offline") == Some(SendState::Delivered)
+        },
+    );
+    // A little longer: a resend would show up now.
+    let settle = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < settle {
+        a.pump();
+        b.pump();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for (s, peer, text) in [
+        (&b, &alice, "before the dark"),
+        (&b, &alice, "into the dark"),
+        (&a, &bob, "written offline"),
+    ] {
+        assert_eq!(count(s, peer, text), 1, "{text}");
+    }
+    assert!(secure(&a) && secure(&b));
+}
+
+#[test]
+fn a_restart_from_the_stored_state_loses_nothing_and_shows_nothing_twice() {
+    let env = env("restart");
+    let (mut a, mut b) = pair(&env, &env.addr, "attic");
+    let bob = a.app.peer().unwrap().fingerprint();
+    let alice = b.app.peer().unwrap().fingerprint();
+    a.app.draft = "one".into();
+    a.app.send_draft();
+    wait(&mut [&mut a, &mut b], "one delivered", |s| {
+        state(s[0], &bob, "one") == Some(SendState::Delivered) && count(s[1], &alice, "one") == 1
+    });
+    // Bob closes his window; Alice writes two more, then closes hers too.
+    drop(b);
+    wait(&mut [&mut a], "alice alone", |s| {
+        *s[0].app.phase() == Phase::Waiting
+    });
+    for text in ["two", "three"] {
+        a.app.draft = text.into();
+        a.app.send_draft();
+    }
+    wait(&mut [&mut a], "waiting", |s| {
+        state(s[0], &bob, "three") == Some(SendState::WaitingForPeer)
+    });
+    drop(a);
+    // Both start again from disk.
+    let mut a = shell(&env, "a", "Alice", 0, "attic");
+    a.app.connect();
+    wait(&mut [&mut a], "alice back", |s| {
+        *s[0].app.phase() == Phase::Waiting
+    });
+    for text in ["one", "two", "three"] {
+        assert_eq!(count(&a, &bob, text), 1, "{text} after Alice's restart");
+    }
+    assert_eq!(state(&a, &bob, "two"), Some(SendState::WaitingForPeer));
+    let mut b = shell(&env, "b", "Bob", 1, "attic");
+    b.app.connect();
+    wait(
+        &mut [&mut a, &mut b],
+        "delivered after both restarted",
+        |s| {
+            state(s[0], &bob, "three") == Some(SendState::Delivered)
+                && state(s[0], &bob, "two") == Some(SendState::Delivered)
+        },
+    );
+    // Bob answers, then restarts once more: his history holds each message once, and the
+    // client does not show any of them again.
+    b.app.draft = "got them".into();
+    b.app.send_draft();
+    wait(&mut [&mut a, &mut b], "answer", |s| {
+        count(s[0], &bob, "got them") == 1
+            && state(s[1], &alice, "got them") == Some(SendState::Delivered)
+    });
+    // Give the storage worker a moment to confirm what it recorded.
+    let settle = Instant::now() + Duration::from_millis(500);
+    while Instant::now() < settle {
+        a.pump();
+        b.pump();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(b);
+    let mut b = shell(&env, "b", "Bob", 1, "attic");
+    b.app.connect();
+    wait(&mut [&mut a, &mut b], "secure again", |s| {
+        s.iter().all(|s| secure(s))
+    });
+    let settle = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < settle {
+        a.pump();
+        b.pump();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for text in ["one", "two", "three"] {
+        assert_eq!(count(&b, &alice, text), 1, "{text} on Bob's side");
+        assert_eq!(count(&a, &bob, text), 1, "{text} on Alice's side");
+    }
+    assert_eq!(count(&a, &bob, "got them"), 1);
+    assert_eq!(count(&b, &alice, "got them"), 1);
 }

@@ -4,13 +4,14 @@
 
 mod common;
 
+use egui_client::app::Phase;
 use egui_client::app::connect::ConnectForm;
-use egui_client::model::{MessageId, PeerSession};
+use egui_client::model::{MessageId, PeerSession, SasSymbol};
 use egui_client::net::NetEvent;
 use egui_client::ui::ChatApp;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
-use sans_io_proto::Fingerprint;
+use sans_io_proto::{Fingerprint, SafetyNumber};
 
 const WINDOW: egui::Vec2 = egui::Vec2::new(1200.0, 800.0);
 
@@ -32,7 +33,7 @@ fn alice(base: &std::path::Path) -> Harness<'static, ChatApp> {
     let mut h = harness(base, ConnectForm::default());
     h.state_mut()
         .shell
-        .unlock_with("Alice", common::identity(0))
+        .unlock_with("Alice", common::identity(0), common::storage_key())
         .unwrap();
     net(
         &mut h,
@@ -49,19 +50,45 @@ fn net(h: &mut Harness<'static, ChatApp>, event: NetEvent) {
     h.run_steps(2);
 }
 
+/// What Alice's driver reports for a session with test identity `who`: the real safety number
+/// and QR text of the two identities, eight emoji of the protocol's table. The protocol client
+/// approved it already if it is a contact (every contact is approved at start).
+fn session(h: &Harness<'static, ChatApp>, who: usize) -> NetEvent {
+    let peer = common::identity(who);
+    let number = SafetyNumber::new(common::identity(0).public(), peer.public());
+    let fp = peer.fingerprint();
+    NetEvent::Secure {
+        session: Box::new(PeerSession {
+            fingerprint: fp,
+            safety_number: number.digits().to_owned(),
+            qr_text: number.qr_text(),
+            sas: sans_io_proto::identity::EMOJI_TABLE[who..who + 8]
+                .iter()
+                .map(|e| SasSymbol {
+                    emoji: e.symbol.to_owned(),
+                    word: e.name.to_owned(),
+                })
+                .collect(),
+            key_picture: [[2; 12]; 12],
+        }),
+        approved: h.state().shell.app.contacts().get(&fp).is_some(),
+    }
+}
+
 fn secure(h: &mut Harness<'static, ChatApp>, who: usize) -> Fingerprint {
-    let fp = common::identity(who).fingerprint();
+    let event = session(h, who);
+    net(h, event);
+    common::identity(who).fingerprint()
+}
+
+fn peer_name(h: &mut Harness<'static, ChatApp>, from: Fingerprint, name: &str) {
     net(
         h,
-        NetEvent::Secure(Box::new(PeerSession {
-            fingerprint: fp,
-            safety_number: "31415926535897932384626433832795028841971693993751058209749445"[..60]
-                .to_owned(),
-            sas: None,
-            key_picture: [[2; 12]; 12],
-        })),
+        NetEvent::PeerName {
+            from,
+            name: name.into(),
+        },
     );
-    fp
 }
 
 fn message(h: &mut Harness<'static, ChatApp>, from: Fingerprint, n: u64, text: &str) {
@@ -72,8 +99,24 @@ fn message(h: &mut Harness<'static, ChatApp>, from: Fingerprint, n: u64, text: &
             id: MessageId::from_parts(7, n),
             text: text.into(),
             sent_at_ms: 0,
+            expire_secs: 0,
         },
     );
+}
+
+/// Steps until `done` holds: answers of the real network thread (a queued message's id) arrive
+/// between frames.
+fn run_until(
+    h: &mut Harness<'static, ChatApp>,
+    what: &str,
+    done: impl Fn(&Harness<'static, ChatApp>) -> bool,
+) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !done(h) {
+        assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        h.run_steps(1);
+    }
 }
 
 fn type_into(h: &mut Harness<'static, ChatApp>, label: &str, text: &str) {
@@ -133,7 +176,7 @@ fn the_contact_book_recognises_bob_and_the_warning_names_him() {
     let base = common::temp_dir("ui-contacts");
     let mut h = alice(&base);
     let bob = secure(&mut h, 1);
-    net(&mut h, NetEvent::PeerName("Bob".into()));
+    peer_name(&mut h, bob, "Bob");
     h.get_by_label_contains("🔒 Secure with Bob (not verified)");
     h.get_by_label("Mark as verified").click();
     h.run_steps(3);
@@ -143,7 +186,7 @@ fn the_contact_book_recognises_bob_and_the_warning_names_him() {
     net(&mut h, NetEvent::PeerLeft);
     net(&mut h, NetEvent::Waiting);
     let mallory = secure(&mut h, 2);
-    net(&mut h, NetEvent::PeerName("Bob".into()));
+    peer_name(&mut h, mallory, "Bob");
     h.get_by_label("⚠ NOT Bob");
     h.get_by_label_contains("This is not Bob, whom you met in this room");
     h.get_by_label_contains("It calls itself \"Bob\"");
@@ -152,7 +195,7 @@ fn the_contact_book_recognises_bob_and_the_warning_names_him() {
         "the header must not say Secure while the warning is open"
     );
     // Accepting makes a new contact that is not Bob.
-    h.get_by_label("I compared the safety number: accept as a new contact")
+    h.get_by_label("I compared the emoji or the safety number: accept as a new contact")
         .click();
     h.run_steps(3);
     assert_eq!(h.state().shell.app.name_of(&mallory), "Bob (2)");
@@ -182,7 +225,7 @@ fn the_compose_box_stays_within_its_height_and_the_window() {
     h.state_mut().shell.app.draft = long;
     h.state_mut()
         .shell
-        .unlock_with("Alice", common::identity(0))
+        .unlock_with("Alice", common::identity(0), common::storage_key())
         .unwrap();
     net(&mut h, NetEvent::Waiting);
     secure(&mut h, 1);
@@ -209,7 +252,7 @@ fn each_contact_has_its_own_timeline_kept_while_waiting() {
     let base = common::temp_dir("ui-timelines");
     let mut h = alice(&base);
     let bob = secure(&mut h, 1);
-    net(&mut h, NetEvent::PeerName("Bob".into()));
+    peer_name(&mut h, bob, "Bob");
     message(&mut h, bob, 1, "Bob says hi");
     h.get_by_label("Bob says hi");
     net(&mut h, NetEvent::PeerLeft);
@@ -218,7 +261,7 @@ fn each_contact_has_its_own_timeline_kept_while_waiting() {
     h.get_by_label("Bob says hi");
     h.get_by_label_contains("Waiting for peer...");
     let carol = secure(&mut h, 3);
-    net(&mut h, NetEvent::PeerName("Carol".into()));
+    peer_name(&mut h, carol, "Carol");
     message(&mut h, carol, 1, "Carol says hello");
     h.get_by_label("Carol says hello");
     assert!(
@@ -238,12 +281,20 @@ fn own_peer_and_app_lines_look_different_and_peer_text_cannot_fake_them() {
     let base = common::temp_dir("ui-spoof");
     let mut h = alice(&base);
     let bob = secure(&mut h, 1);
-    net(&mut h, NetEvent::PeerName("Alice\nYou".into()));
+    peer_name(&mut h, bob, "Alice\nYou");
     // The peer named itself like us: the app uses its own name for it.
     assert_eq!(h.state().shell.app.name_of(&bob), "Alice You");
     type_into(&mut h, "Message", "from me");
     h.key_press(egui::Key::Enter);
-    h.run_steps(3);
+    // Shown once the protocol client (the real driver thread) gave it its id.
+    run_until(&mut h, "our message", |h| {
+        h.state()
+            .shell
+            .app
+            .selected()
+            .is_some_and(|c| c.messages().any(|m| m.text == "from me"))
+    });
+    h.run_steps(2);
     message(
         &mut h,
         bob,
@@ -286,13 +337,64 @@ fn the_qr_code_carries_the_digits_as_text_and_the_ui_says_so() {
     let mut h = alice(&base);
     secure(&mut h, 1);
     let v = h.state().shell.app.peer().unwrap().verification.clone();
-    assert!(
-        v.qr_text()
-            .starts_with("E2E-CHAT SAFETY NUMBER: 31415 92653")
-    );
+    // Exactly the library's text (PROTOCOL.md §8.4).
+    let number = SafetyNumber::new(common::identity(0).public(), common::identity(1).public());
+    assert_eq!(v.qr_text(), number.qr_text());
+    assert!(v.qr_text().starts_with("E2E-CHAT SAFETY NUMBER\n"));
     h.get_by_label_contains("it shows the safety number as text. Compare those digits");
     h.get_by_label_contains("60-digit safety number");
     h.get_by_label(&v.display_lines());
+    // The emoji of this key exchange, each with its word, and what to do with them.
+    h.get_by_label("Emoji and words of this key exchange:");
+    for e in &sans_io_proto::identity::EMOJI_TABLE[1..9] {
+        h.get_by_label(e.symbol);
+        h.get_by_label(e.name);
+    }
+    h.get_by_label_contains("Read the words aloud");
+    h.get_by_label_contains("If either matches, nobody is in the middle");
+    let _ = std::fs::remove_dir_all(&base);
+}
+
+#[test]
+fn paused_key_exchanges_say_why_and_try_again_starts_them_again() {
+    let base = common::temp_dir("ui-paused");
+    let mut h = alice(&base);
+    net(
+        &mut h,
+        NetEvent::KeyExchangeAborted {
+            identity_revealed: true,
+            recent: 3,
+        },
+    );
+    net(&mut h, NetEvent::KeyExchangesSuspended { recent: 3 });
+    h.get_by_label("⚠ Key exchanges paused");
+    h.get_by_label_contains("may be probing who you are");
+    h.get_by_label_contains("Your identity had already been sent in it");
+    h.get_by_label("Try again").click();
+    h.run_steps(3);
+    assert_eq!(*h.state().shell.app.phase(), Phase::Waiting);
+    assert!(h.query_by_label("Try again").is_none());
+    assert!(h.query_by_label_contains("probing").is_none());
+    drop(h);
+    let _ = std::fs::remove_dir_all(&base);
+}
+
+#[test]
+fn a_contact_who_left_is_shown_offline_and_messages_to_them_wait() {
+    let base = common::temp_dir("ui-offline");
+    let mut h = alice(&base);
+    let bob = secure(&mut h, 1);
+    peer_name(&mut h, bob, "Bob");
+    net(&mut h, NetEvent::PeerLeft);
+    net(&mut h, NetEvent::Waiting);
+    h.get_by_label("Bob is offline: messages will be sent when they are back.");
+    type_into(&mut h, "Message", "see you later");
+    h.key_press(egui::Key::Enter);
+    run_until(&mut h, "the waiting message", |h| {
+        h.query_by_label_contains("waiting: sent when your peer is back")
+            .is_some()
+    });
+    drop(h);
     let _ = std::fs::remove_dir_all(&base);
 }
 

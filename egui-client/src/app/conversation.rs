@@ -196,6 +196,75 @@ impl Conversation {
         false
     }
 
+    /// Gives one of our messages the id the protocol gave it (a message of an old history queued
+    /// again). Whether it was there.
+    pub fn rekey(&mut self, old: &MessageId, new: MessageId) -> bool {
+        for e in &mut self.entries {
+            if let Entry::Message(m) = e
+                && m.author == Author::Me
+                && &m.id == old
+            {
+                m.id = new;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Brings our messages in line with the protocol client's stored outbox (after a restart):
+    /// `own_stream` is the stream of our ids, `outbox` its text entries (id, sent at, timer
+    /// seconds, text). A message in the outbox waits for the peer; one of our stream that left
+    /// it was delivered (an entry leaves the outbox only on the peer's acknowledgement,
+    /// PROTOCOL.md §7.4); an outbox entry the history missed (a crash between the two writes) is
+    /// added. Returns whether anything changed, and our unsent messages the protocol does not
+    /// know (another stream: an older history), to be queued again.
+    pub fn reconcile(
+        &mut self,
+        own_stream: u64,
+        outbox: &[(MessageId, u64, u32, String)],
+    ) -> (bool, Vec<(MessageId, String)>) {
+        let waiting: std::collections::BTreeSet<MessageId> =
+            outbox.iter().map(|(id, ..)| *id).collect();
+        let mut changed = false;
+        let mut unknown = Vec::new();
+        for e in &mut self.entries {
+            let Entry::Message(m) = e else { continue };
+            if m.author != Author::Me
+                || !matches!(
+                    m.state,
+                    Some(SendState::Sending | SendState::Sent | SendState::WaitingForPeer)
+                )
+            {
+                continue;
+            }
+            let next = if waiting.contains(&m.id) {
+                SendState::WaitingForPeer
+            } else if m.id.to_protocol().stream == own_stream {
+                SendState::Delivered
+            } else {
+                if m.state != Some(SendState::Sent) {
+                    unknown.push((m.id, m.text.clone()));
+                }
+                continue;
+            };
+            if m.state.as_ref() != Some(&next) {
+                m.state = Some(next);
+                changed = true;
+            }
+        }
+        for (id, sent_at_ms, expire_secs, text) in outbox {
+            if !self
+                .messages()
+                .any(|m| m.author == Author::Me && m.id == *id)
+            {
+                let timer = Timer::from_secs(*expire_secs).unwrap_or(Timer::Off);
+                self.push_mine(*id, text, *sent_at_ms, timer, SendState::WaitingForPeer);
+                changed = true;
+            }
+        }
+        (changed, unknown)
+    }
+
     /// Our messages still waiting to go out (sending or waiting for the peer).
     pub fn pending(&self) -> Vec<(MessageId, String)> {
         self.messages()
@@ -343,6 +412,65 @@ mod tests {
         );
         assert!(c.pending().is_empty());
         assert!(!c.set_state(&id(9), SendState::Sent));
+    }
+
+    #[test]
+    fn after_a_restart_the_outbox_decides_what_waits_and_what_was_delivered() {
+        let own = 0xA1;
+        let ours = |n| MessageId::from_parts(own, n);
+        let mut c = Conversation::new(Fingerprint::from_bytes([1; 32]));
+        c.push_mine(
+            ours(1),
+            "acked while the app was closing",
+            0,
+            Timer::Off,
+            SendState::Sent,
+        );
+        c.push_mine(ours(2), "still out", 0, Timer::Off, SendState::Sent);
+        c.push_mine(
+            ours(3),
+            "failed",
+            0,
+            Timer::Off,
+            SendState::Failed("too long".into()),
+        );
+        c.push_mine(
+            id(4),
+            "an old history's",
+            0,
+            Timer::Off,
+            SendState::WaitingForPeer,
+        );
+        c.push_peer(ours(5), "the peer's, same numbers", 0, 0, Timer::Off);
+        let outbox = vec![
+            (ours(2), 10, 0, "still out".to_owned()),
+            (ours(6), 20, 30, "stored, then the app crashed".to_owned()),
+        ];
+        let (changed, unknown) = c.reconcile(own, &outbox);
+        assert!(changed);
+        assert_eq!(unknown, vec![(id(4), "an old history's".to_owned())]);
+        let state = |c: &Conversation, id: MessageId| {
+            c.messages()
+                .find(|m| m.id == id && m.author == Author::Me)
+                .and_then(|m| m.state.clone())
+        };
+        assert_eq!(state(&c, ours(1)), Some(SendState::Delivered));
+        assert_eq!(state(&c, ours(2)), Some(SendState::WaitingForPeer));
+        assert_eq!(
+            state(&c, ours(3)),
+            Some(SendState::Failed("too long".into()))
+        );
+        let added = c.messages().find(|m| m.id == ours(6)).unwrap();
+        assert_eq!(added.text, "stored, then the app crashed");
+        assert_eq!(added.expires_at_ms, Some(20 + 30_000));
+        // Twice changes nothing.
+        assert_eq!(
+            c.reconcile(own, &outbox),
+            (false, vec![(id(4), "an old history's".to_owned())])
+        );
+        // Queued again, the old message takes its new id in place.
+        assert!(c.rekey(&id(4), ours(7)));
+        assert_eq!(c.messages().nth(3).unwrap().id, ours(7));
     }
 
     #[test]

@@ -15,13 +15,15 @@ pub mod verification;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
+use sans_io_proto::identity_file::Argon2Params;
 use sans_io_proto::{Fingerprint, IdentityKeyPair};
 use zeroize::Zeroizing;
 
 use crate::model::{MessageId, PeerSession, SendState, Timer};
-use crate::net::{ConnectParams, NetCommand, NetEvent};
+use crate::net::{ConnectParams, DeliveryStore, NetCommand, NetEvent, OpenParams};
 use crate::text;
 use connect::{ConnectForm, ConnectTarget, FormSnapshot, RelayAddress};
 use contacts::{ContactBook, Recognition, RenameError};
@@ -33,8 +35,8 @@ use verification::Verification;
 pub struct Config {
     /// Whether a relay may be started inside the window.
     pub start_local_relay: bool,
-    /// PBKDF2 iterations for new identity files.
-    pub pbkdf2_iterations: u32,
+    /// Argon2id parameters of new identity files (and of a version-1 file's rewrite).
+    pub argon2: Argon2Params,
     /// The local relay's certificate directory (`None`: the default).
     pub relay_cert_dir: Option<PathBuf>,
 }
@@ -43,7 +45,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             start_local_relay: true,
-            pbkdf2_iterations: sans_io_proto::identity_file::DEFAULT_ITERATIONS,
+            argon2: Argon2Params::DEFAULT,
             relay_cert_dir: None,
         }
     }
@@ -62,6 +64,17 @@ pub enum Phase {
     ExchangingKeys,
     /// A secure session with a peer (approved or not: see [`App::peer`]).
     Secure,
+    /// Key exchanges stopped after too many aborted ones: the relay may be probing who we are
+    /// (PROTOCOL.md §5.10). Nothing starts until the user asks ([`App::try_again`]).
+    Suspended {
+        /// Aborted key exchanges in the last 10 minutes.
+        recent: usize,
+    },
+    /// The key exchange failed and is not retried by itself (why, in the user's words).
+    ExchangeFailed {
+        /// Why.
+        reason: String,
+    },
     /// The relay is unreachable; retrying.
     RelayLost {
         /// Why.
@@ -79,7 +92,7 @@ pub struct Peer {
     /// What the contact book said when the session started.
     pub recognition: Recognition,
     /// Whether this exact identity was approved (automatically or by the user): nothing we
-    /// write goes to it before (with protocol v2, not our display name nor acks either).
+    /// write, not our display name nor acknowledgements go to it before (PROTOCOL.md §7.6).
     pub approved: bool,
     /// What the peer calls itself.
     pub display_name: Option<String>,
@@ -101,8 +114,8 @@ pub struct UnlockRequest {
     pub passphrase: Zeroizing<String>,
     /// Whether to create a new identity.
     pub create: bool,
-    /// PBKDF2 iterations for a new identity file.
-    pub iterations: u32,
+    /// Argon2id parameters for a new identity file.
+    pub argon2: Argon2Params,
 }
 
 /// An encrypted write for the storage worker.
@@ -116,6 +129,9 @@ pub enum SaveOp {
         contact: Fingerprint,
         /// The plaintext.
         plaintext: Zeroizing<Vec<u8>>,
+        /// Shown peer messages recorded by this write: confirmed to the protocol client once it
+        /// is on disk ([`JobResult::HistorySaved`]).
+        confirm: Vec<MessageId>,
     },
     /// Delete a conversation's history file.
     DeleteHistory(Fingerprint),
@@ -149,6 +165,10 @@ pub struct Unlocked {
     pub contacts: ContactBook,
     /// The saved conversations.
     pub histories: Vec<(Fingerprint, Vec<Message>)>,
+    /// The protocol client's stored delivery states, by contact (PROTOCOL.md §7.10).
+    pub deliveries: Vec<(Fingerprint, Zeroizing<Vec<u8>>)>,
+    /// Where the protocol client stores them (handed on to the network driver untouched).
+    pub delivery_store: Arc<dyn DeliveryStore>,
     /// Things the user must know (a damaged history moved aside, a migration done).
     pub notices: Vec<String>,
 }
@@ -161,7 +181,27 @@ pub enum JobResult {
     UnlockFailed(String),
     /// A write failed.
     SaveFailed(String),
+    /// A history write is on disk, with the peer messages it recorded.
+    HistorySaved {
+        /// Whose.
+        contact: Fingerprint,
+        /// The messages to confirm to the protocol client.
+        confirm: Vec<MessageId>,
+    },
 }
+
+/// A message written and handed to the protocol client, waiting for its id.
+#[derive(Debug, Clone)]
+struct PendingSend {
+    text: String,
+    at_ms: u64,
+    /// The message of the history it is (one queued again): it keeps its place and takes the
+    /// new id, instead of a new line.
+    replaces: Option<MessageId>,
+}
+
+/// Most verification records kept for resumed sessions (one per recent peer).
+const MAX_KEPT_VERIFICATIONS: usize = 16;
 
 /// How the header looks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -229,6 +269,14 @@ pub struct App {
     id_prefix: u64,
     next_id: u64,
     hosts_relay: bool,
+    /// Messages handed to the protocol client, by local id, until it names them.
+    pending_sends: BTreeMap<MessageId, PendingSend>,
+    /// Shown peer messages not yet in a history write, per contact.
+    to_confirm: BTreeMap<Fingerprint, Vec<MessageId>>,
+    /// What was compared in the last session with each recent peer (a resumed session shows it).
+    verifications: VecDeque<Verification>,
+    /// The last aborted or failed key exchange, in the user's words (cleared by a secure session).
+    exchange_note: Option<String>,
     effects: VecDeque<Effect>,
 }
 
@@ -271,6 +319,10 @@ impl App {
             id_prefix,
             next_id: 1,
             hosts_relay: false,
+            pending_sends: BTreeMap::new(),
+            to_confirm: BTreeMap::new(),
+            verifications: VecDeque::new(),
+            exchange_note: None,
             effects: VecDeque::new(),
         }
     }
@@ -404,6 +456,29 @@ impl App {
             .is_some_and(|p| p.approved && Some(p.fingerprint()) == self.selected)
     }
 
+    /// What happens to a message written now, when it cannot go at once: "Bob is offline:
+    /// messages will be sent when they are back" (or, with the relay lost, when we are).
+    pub fn offline_notice(&self) -> Option<String> {
+        let fp = self.selected?;
+        self.contacts.get(&fp)?;
+        if self.selected_is_connected() {
+            return None;
+        }
+        let name = self.name_of(&fp);
+        Some(match self.phase {
+            Phase::RelayLost { .. } => format!(
+                "You are offline: messages to {name} will be sent when the connection is back."
+            ),
+            _ => format!("{name} is offline: messages will be sent when they are back."),
+        })
+    }
+
+    /// The last key exchange that ended without a session, in the user's words (until the next
+    /// secure session).
+    pub fn exchange_note(&self) -> Option<&str> {
+        self.exchange_note.as_deref()
+    }
+
     /// The header: who we talk to and whether it is verified. Never "Secure" while the warning
     /// about a changed identity is open.
     pub fn status(&self) -> Status {
@@ -418,6 +493,14 @@ impl App {
             Phase::ExchangingKeys => neutral("Exchanging keys"),
             Phase::RelayLost { .. } => Status {
                 text: "Relay lost: reconnecting".into(),
+                tone: Tone::Warning,
+            },
+            Phase::Suspended { .. } => Status {
+                text: "⚠ Key exchanges paused".into(),
+                tone: Tone::Warning,
+            },
+            Phase::ExchangeFailed { .. } => Status {
+                text: "⚠ Key exchange failed".into(),
                 tone: Tone::Warning,
             },
             Phase::Secure => match &self.peer {
@@ -527,7 +610,7 @@ impl App {
             display_name: target.display_name.clone(),
             passphrase: Zeroizing::new(self.form.passphrase.clone()),
             create: creating,
-            iterations: self.config.pbkdf2_iterations,
+            argon2: self.config.argon2,
         }));
         self.pending = Some(target);
     }
@@ -546,9 +629,11 @@ impl App {
     }
 
     fn start_connection(&mut self, target: ConnectTarget) {
-        let Some(identity) = self.identity.clone() else {
+        if self.identity.is_none() {
             return;
-        };
+        }
+        // The room the user asked for: the approval policy judges new identities by it, never by
+        // a room the relay redirected us to (PROTOCOL.md §7.6).
         self.requested_room = Some(target.room.as_str().to_owned());
         self.phase = Phase::Busy(format!("Connecting to the relay at {}…", target.relay));
         self.effects
@@ -556,8 +641,6 @@ impl App {
                 relay: target.relay.clone(),
                 pin: target.pin,
                 room: target.room.clone(),
-                identity,
-                display_name: target.display_name.clone(),
                 local_relay: target.local_relay,
                 relay_cert_dir: self.config.relay_cert_dir.clone(),
             }))));
@@ -565,7 +648,8 @@ impl App {
     }
 
     /// Sends the draft to the selected conversation (Enter in the compose box). To a contact who
-    /// is away, the message waits in the outbox.
+    /// is away, the message waits in the outbox. It is shown once the protocol client gave it its
+    /// id ([`NetEvent::Queued`]), or as failed with the reason it gave ([`NetEvent::SendRefused`]).
     pub fn send_draft(&mut self) {
         let text = self.draft.trim_end().to_owned();
         if text.trim().is_empty() {
@@ -583,35 +667,30 @@ impl App {
             });
             return;
         }
-        if text.len() > sans_io_proto::session::MAX_TEXT_LEN {
-            self.error = Some(format!(
-                "That message is too long ({} bytes; the limit is 16 KiB).",
-                text.len()
-            ));
-            return;
-        }
-        let id = MessageId::from_parts(self.id_prefix, self.next_id);
-        self.next_id += 1;
-        let state = if self.selected_is_connected() {
-            SendState::Sending
-        } else {
-            SendState::WaitingForPeer
-        };
-        let timer = self.contacts.get(&contact).map_or(Timer::Off, |c| c.timer);
-        let now = self.now_ms;
-        self.conversations
-            .entry(contact)
-            .or_insert_with(|| Conversation::new(contact))
-            .push_mine(id, &text, now, timer, state);
-        self.effects.push_back(Effect::Net(NetCommand::Send {
-            contact,
-            id,
-            text,
-            sent_at_ms: now,
-        }));
+        self.queue(contact, text, None);
         self.draft.clear();
         self.error = None;
-        self.save_history(&contact);
+    }
+
+    /// Hands a text to the protocol client under a local id.
+    fn queue(&mut self, contact: Fingerprint, text: String, replaces: Option<MessageId>) {
+        let local = MessageId::from_parts(self.id_prefix, self.next_id);
+        self.next_id += 1;
+        let at_ms = self.now_ms;
+        self.pending_sends.insert(
+            local,
+            PendingSend {
+                text: text.clone(),
+                at_ms,
+                replaces,
+            },
+        );
+        self.effects.push_back(Effect::Net(NetCommand::Send {
+            contact,
+            local,
+            text,
+            sent_at_ms: at_ms,
+        }));
     }
 
     /// The user accepts the current peer's identity (after comparing the safety number).
@@ -621,7 +700,7 @@ impl App {
         };
         let fp = p.fingerprint();
         let name = p.display_name.clone();
-        self.approve(fp, name.as_deref());
+        self.approve(fp, name.as_deref(), false);
         let who = self.name_of(&fp);
         self.note(
             fp,
@@ -632,13 +711,17 @@ impl App {
         );
     }
 
-    fn approve(&mut self, fp: Fingerprint, name: Option<&str>) {
+    /// Records `fp` as a contact met in the room the user asked for and, unless the protocol
+    /// client approved it already, approves it there.
+    fn approve(&mut self, fp: Fingerprint, name: Option<&str>, client_knows: bool) {
         let room = self.requested_room.clone().unwrap_or_default();
         self.contacts.met(fp, &room, self.now_ms, name);
         if let Some(p) = self.peer.as_mut().filter(|p| p.fingerprint() == fp) {
             p.approved = true;
         }
-        self.effects.push_back(Effect::Net(NetCommand::Approve(fp)));
+        if !client_knows {
+            self.effects.push_back(Effect::Net(NetCommand::Approve(fp)));
+        }
         self.save_contacts();
     }
 
@@ -670,25 +753,34 @@ impl App {
         Ok(())
     }
 
-    /// Asks to change the disappearing-messages timer of a conversation. Both sides agree on it
-    /// through the protocol, so it needs the contact connected; it changes when the driver
-    /// reports [`NetEvent::TimerChanged`].
+    /// Asks to change the disappearing-messages timer of a conversation with a contact. Both
+    /// sides agree on it inside the protocol (PROTOCOL.md §7.7): the change travels like a message
+    /// (waiting in the outbox while the contact is away), and the setting here changes when the
+    /// driver reports [`NetEvent::TimerChanged`].
     pub fn request_timer(&mut self, fp: Fingerprint, timer: Timer) {
-        if !self
-            .peer
-            .as_ref()
-            .is_some_and(|p| p.approved && p.fingerprint() == fp)
-        {
-            self.error = Some(format!(
-                "The timer is agreed with your peer: connect with {} to change it.",
-                self.name_of(&fp)
-            ));
+        if self.contacts.get(&fp).is_none() {
+            self.error = Some("The timer can only be set with a contact.".into());
             return;
         }
         self.effects.push_back(Effect::Net(NetCommand::SetTimer {
             contact: fp,
             secs: timer.secs(),
+            at_ms: self.now_ms,
         }));
+    }
+
+    /// "Try again" after key exchanges were paused or one failed for good (PROTOCOL.md §5.10):
+    /// both sides start over.
+    pub fn try_again(&mut self) {
+        if matches!(
+            self.phase,
+            Phase::Suspended { .. } | Phase::ExchangeFailed { .. }
+        ) {
+            self.phase = Phase::Waiting;
+            self.exchange_note = None;
+            self.effects
+                .push_back(Effect::Net(NetCommand::ResumeKeyExchanges));
+        }
     }
 
     /// Turns the on-disk history of a contact on or off (off deletes the file).
@@ -702,6 +794,11 @@ impl App {
         } else {
             self.effects
                 .push_back(Effect::Save(SaveOp::DeleteHistory(fp)));
+            // Kept in memory only from now on: what waited for a history write is recorded.
+            if let Some(ids) = self.to_confirm.remove(&fp) {
+                self.effects
+                    .push_back(Effect::Net(NetCommand::ConfirmShown { contact: fp, ids }));
+            }
         }
     }
 
@@ -735,6 +832,7 @@ impl App {
         self.requested_room = None;
         self.redirect = None;
         self.error = None;
+        self.exchange_note = None;
         self.local_relay_question = None;
         // A relay started in this window keeps running (other windows may use it).
     }
@@ -792,17 +890,30 @@ impl App {
                     "Could not save to disk: {message}. Your latest changes may be lost when the app closes."
                 ));
             }
+            JobResult::HistorySaved { contact, confirm } => {
+                // Recorded on disk: the protocol client may forget them (PROTOCOL.md §7.5).
+                if !confirm.is_empty() {
+                    self.effects
+                        .push_back(Effect::Net(NetCommand::ConfirmShown {
+                            contact,
+                            ids: confirm,
+                        }));
+                }
+            }
         }
     }
 
     fn on_unlocked(&mut self, u: Unlocked) {
         self.known_profiles
             .insert(crate::profile::dir_name(&u.display_name));
-        self.profile = Some(u.display_name);
-        self.identity = Some(u.identity);
+        self.profile = Some(u.display_name.clone());
+        self.identity = Some(u.identity.clone());
         self.contacts = u.contacts;
         self.conversations.clear();
         self.selected = None;
+        self.pending_sends.clear();
+        self.to_confirm.clear();
+        self.verifications.clear();
         for (fp, messages) in u.histories {
             self.conversations
                 .insert(fp, Conversation::restored(fp, messages));
@@ -811,28 +922,93 @@ impl App {
         use zeroize::Zeroize;
         self.form.passphrase.zeroize();
         self.form.passphrase_repeat.zeroize();
+        // What the protocol client will send again, and what it delivered while the history did
+        // not hear of it (a crash between the two writes).
+        let legacy = self.reconcile(&u.deliveries);
         // Messages past their time while the app was closed go now, from disk too.
         let now = self.now_ms;
         self.handle_timeout(now);
+        // The protocol client of this identity starts before any connection, with its stored
+        // conversations and every contact approved (so a session with them needs no round trip).
+        let approved = self.contacts.iter().map(|c| c.fingerprint).collect();
+        self.effects
+            .push_back(Effect::Net(NetCommand::Open(Box::new(OpenParams {
+                identity: u.identity,
+                display_name: u.display_name,
+                states: u.deliveries,
+                approved,
+                store: u.delivery_store,
+            }))));
+        // Messages of a history without a delivery record were never in the protocol's outbox
+        // (or its record was lost): queued again, in order.
+        for (contact, old, text) in legacy {
+            self.queue(contact, text, Some(old));
+        }
         if let Some(target) = self.pending.take() {
             self.start_connection(target);
         }
-        // Messages written but not sent before the app closed go back to the outbox.
-        let pending: Vec<(Fingerprint, MessageId, String)> = self
-            .conversations
-            .iter()
-            .filter(|(fp, _)| self.contacts.get(fp).is_some())
-            .flat_map(|(fp, c)| c.pending().into_iter().map(|(id, t)| (*fp, id, t)))
-            .collect();
-        for (contact, id, text) in pending {
-            let sent_at_ms = self.now_ms;
-            self.effects.push_back(Effect::Net(NetCommand::Send {
-                contact,
-                id,
-                text,
-                sent_at_ms,
-            }));
+    }
+
+    /// Brings the histories in line with the stored delivery states: own messages still in the
+    /// outbox wait for the peer, those that left it were delivered (an entry leaves only on the
+    /// peer's acknowledgement, §7.4), outbox messages the history missed are added, and the timer
+    /// follows the protocol's. Returns the own messages the protocol does not know (id, text), to
+    /// be queued again.
+    fn reconcile(
+        &mut self,
+        deliveries: &[(Fingerprint, Zeroizing<Vec<u8>>)],
+    ) -> Vec<(Fingerprint, MessageId, String)> {
+        use sans_io_proto::delivery::Entry;
+        let mut known = BTreeSet::new();
+        let mut legacy = Vec::new();
+        for (fp, bytes) in deliveries {
+            // A state that does not decode is reported by the driver, which cannot restore it.
+            let Ok(state) = sans_io_proto::delivery::Conversation::decode(bytes) else {
+                continue;
+            };
+            if state.peer() != fp || self.contacts.get(fp).is_none() {
+                continue;
+            }
+            known.insert(*fp);
+            if let Some(timer) = Timer::from_secs(state.timer().expire_secs)
+                && self.contacts.get(fp).is_some_and(|c| c.timer != timer)
+            {
+                self.contacts.set_timer(fp, timer);
+                self.save_contacts();
+            }
+            let stream = state.own_stream();
+            let outbox: Vec<(MessageId, u64, u32, String)> = state
+                .outbox()
+                .entries()
+                .filter_map(|e| match &e.stored.entry {
+                    Entry::Text { expire_secs, text } => Some((
+                        MessageId::from(sans_io_proto::MessageId {
+                            stream,
+                            number: e.stored.number,
+                        }),
+                        e.stored.sent_at_ms,
+                        *expire_secs,
+                        text.as_str().to_owned(),
+                    )),
+                    _ => None,
+                })
+                .collect();
+            let conv = self
+                .conversations
+                .entry(*fp)
+                .or_insert_with(|| Conversation::new(*fp));
+            let (changed, unknown) = conv.reconcile(stream, &outbox);
+            legacy.extend(unknown.into_iter().map(|(id, text)| (*fp, id, text)));
+            if changed {
+                self.save_history(fp);
+            }
         }
+        for (fp, conv) in &self.conversations {
+            if !known.contains(fp) && self.contacts.get(fp).is_some() {
+                legacy.extend(conv.pending().into_iter().map(|(id, text)| (*fp, id, text)));
+            }
+        }
+        legacy
     }
 
     /// An event of the network driver.
@@ -846,7 +1022,12 @@ impl App {
             NetEvent::Connected { local_relay } => {
                 self.hosts_relay = local_relay;
                 self.error = None;
-                self.phase = Phase::Busy("Joining the room…".into());
+                // After a loss the conversation stays on screen while the room is joined again.
+                self.phase = if matches!(self.phase, Phase::RelayLost { .. }) {
+                    Phase::Waiting
+                } else {
+                    Phase::Busy("Joining the room…".into())
+                };
             }
             NetEvent::ConnectFailed {
                 reason,
@@ -890,30 +1071,70 @@ impl App {
             }
             NetEvent::Waiting => {
                 self.peer = None;
-                self.phase = Phase::Waiting;
+                if !matches!(self.phase, Phase::Suspended { .. }) {
+                    self.phase = Phase::Waiting;
+                }
             }
             NetEvent::KeyExchangeStarted => {
                 self.peer = None;
                 self.phase = Phase::ExchangingKeys;
             }
-            NetEvent::KeyExchangeFailed { reason } => {
-                self.peer = None;
-                self.phase = Phase::ExchangingKeys;
-                self.error = Some(format!(
-                    "The key exchange failed ({}); retrying.",
-                    text::clean_line(&reason, 200)
+            NetEvent::KeyExchangeAborted {
+                identity_revealed,
+                recent,
+            } => {
+                self.exchange_note = Some(exchange_words(
+                    "A key exchange was cut off before it completed",
+                    identity_revealed,
+                    recent,
                 ));
             }
-            NetEvent::Secure(session) => self.on_secure(&session),
-            NetEvent::PeerName(name) => {
+            NetEvent::KeyExchangesSuspended { recent } => {
+                self.peer = None;
+                self.phase = Phase::Suspended { recent };
+            }
+            NetEvent::KeyExchangeFailed {
+                reason,
+                peer_version,
+                retrying,
+                identity_revealed,
+                recent,
+            } => {
+                self.peer = None;
+                let what = match peer_version {
+                    Some(1) => "Your peer's app speaks protocol 1, an older version that cannot \
+                                talk to this one: ask them to update it. The key exchange is not \
+                                tried again by itself"
+                        .to_owned(),
+                    Some(v) => format!(
+                        "Your peer's app speaks protocol version {v}, which this app does not \
+                         support. The key exchange is not tried again by itself"
+                    ),
+                    None => format!(
+                        "The key exchange failed ({}){}",
+                        text::clean_line(&reason, 200),
+                        if retrying { "; trying again" } else { "" }
+                    ),
+                };
+                self.exchange_note = Some(exchange_words(&what, identity_revealed, recent));
+                self.phase = if retrying {
+                    Phase::ExchangingKeys
+                } else {
+                    Phase::ExchangeFailed { reason: what }
+                };
+            }
+            NetEvent::Secure { session, approved } => self.on_secure(&session, approved),
+            NetEvent::Resumed { peer, approved } => self.on_resumed(peer, approved),
+            NetEvent::PeerName { from, name } => {
                 let name = text::clean_name(&name);
-                let Some(p) = self.peer.as_mut() else { return };
                 if name.is_empty() {
                     return;
                 }
-                p.display_name = Some(name.clone());
-                let (fp, approved) = (p.fingerprint(), p.approved);
-                if approved && self.contacts.set_peer_name(&fp, &name) {
+                if let Some(p) = self.peer.as_mut().filter(|p| p.fingerprint() == from) {
+                    p.display_name = Some(name.clone());
+                }
+                // Only a contact's book entry learns it (never a name for an unaccepted one).
+                if self.contacts.set_peer_name(&from, &name) {
                     self.save_contacts();
                 }
             }
@@ -923,21 +1144,47 @@ impl App {
                     let name = self.name_of(&fp);
                     self.note(fp, format!("{name} left."), NoticeLevel::Info);
                 }
-                self.phase = Phase::Waiting;
+                if !matches!(self.phase, Phase::Suspended { .. }) {
+                    self.phase = Phase::Waiting;
+                }
             }
             NetEvent::Message {
                 from,
                 id,
                 text,
                 sent_at_ms,
-            } => self.on_message(from, id, &text, sent_at_ms),
-            NetEvent::MessageState { id, state } => {
-                let changed: Option<Fingerprint> = self
+                expire_secs,
+            } => self.on_message(from, id, &text, sent_at_ms, expire_secs),
+            NetEvent::Unsupported { from, id, kind } => {
+                let name = self.name_of(&from);
+                self.note(
+                    from,
+                    format!(
+                        "{name} sent a message of a kind this version of the app cannot show \
+                         (type 0x{kind:02x}). A newer version may show it."
+                    ),
+                    NoticeLevel::Info,
+                );
+                // Notices are not kept on disk: shown once is recorded.
+                self.effects
+                    .push_back(Effect::Net(NetCommand::ConfirmShown {
+                        contact: from,
+                        ids: vec![id],
+                    }));
+            }
+            NetEvent::Queued { contact, local, id } => self.on_queued(contact, local, id),
+            NetEvent::SendRefused {
+                contact,
+                local,
+                reason,
+            } => self.on_refused(contact, local, &reason),
+            NetEvent::MessageState { contact, id, state } => {
+                if self
                     .conversations
-                    .iter_mut()
-                    .find_map(|(fp, c)| c.set_state(&id, state.clone()).then_some(*fp));
-                if let Some(fp) = changed {
-                    self.save_history(&fp);
+                    .get_mut(&contact)
+                    .is_some_and(|c| c.set_state(&id, state))
+                {
+                    self.save_history(&contact);
                 }
             }
             NetEvent::TimerChanged {
@@ -948,7 +1195,12 @@ impl App {
                 let Some(timer) = Timer::from_secs(secs) else {
                     return;
                 };
-                if self.contacts.set_timer(&contact, timer) {
+                if self
+                    .contacts
+                    .get(&contact)
+                    .is_some_and(|c| c.timer != timer)
+                    && self.contacts.set_timer(&contact, timer)
+                {
                     self.save_contacts();
                     let who = if by_peer {
                         self.name_of(&contact)
@@ -966,6 +1218,13 @@ impl App {
                     self.note(contact, what, NoticeLevel::Info);
                 }
             }
+            NetEvent::TimerRefused { contact, reason } => {
+                self.error = Some(format!(
+                    "The disappearing-messages timer with {} was not changed: {}",
+                    self.name_of(&contact),
+                    text::clean_line(&reason, 200)
+                ));
+            }
             NetEvent::Rejected => self.rejected = self.rejected.saturating_add(1),
             NetEvent::RelayError(message) => {
                 self.error = Some(format!(
@@ -979,49 +1238,109 @@ impl App {
                     text::clean_line(&reason, 200)
                 ));
             }
+            NetEvent::StorageFailed(reason) => {
+                self.error = Some(format!(
+                    "Your messages could not be saved to disk ({}). The connection is paused until \
+                     they can be, so nothing is confirmed to your peer that could be lost.",
+                    text::clean_line(&reason, 300)
+                ));
+            }
+            NetEvent::RestoreFailed { contact, reason } => {
+                self.warnings.push(format!(
+                    "The delivery record of your conversation with {} could not be restored ({}): \
+                     messages that waited to be sent to them are lost.",
+                    self.name_of(&contact),
+                    text::clean_line(&reason, 200)
+                ));
+            }
         }
     }
 
-    fn on_secure(&mut self, session: &PeerSession) {
+    fn on_secure(&mut self, session: &PeerSession, approved: bool) {
         let verification = Verification::new(session);
         let fp = verification.peer;
+        self.remember(&verification);
+        self.start_session(fp, verification, approved, false);
+    }
+
+    fn on_resumed(&mut self, fp: Fingerprint, approved: bool) {
+        // A resumption continues the last secure session with that peer in this run: the same
+        // keys, so the same things to compare.
+        let Some(verification) = self.verifications.iter().find(|v| v.peer == fp).cloned() else {
+            tracing::warn!("a session resumed that this run never saw start");
+            return;
+        };
+        self.start_session(fp, verification, approved, true);
+    }
+
+    /// A secure (or resumed) session with `fp`: the approval policy of PROTOCOL.md §7.6.
+    fn start_session(
+        &mut self,
+        fp: Fingerprint,
+        verification: Verification,
+        approved: bool,
+        resumed: bool,
+    ) {
+        // Judged by the room the user asked for, never by the one a relay redirected us to: a
+        // relay could otherwise send a stranger into a fresh room and have it accepted at once.
         let room = self.requested_room.clone().unwrap_or_default();
         let recognition = self.contacts.recognise(&fp, &room);
         self.rejected = 0;
+        self.exchange_note = None;
         self.conversations
             .entry(fp)
             .or_insert_with(|| Conversation::new(fp));
         self.selected = Some(fp);
         self.mark_read();
+        let display_name = self
+            .contacts
+            .get(&fp)
+            .map(|c| c.peer_name.clone())
+            .filter(|n| !n.is_empty());
         self.peer = Some(Peer {
             verification,
             recognition,
-            approved: false,
-            display_name: None,
+            approved,
+            display_name,
         });
         self.phase = Phase::Secure;
+        let name = self.name_of(&fp);
+        let verified = self.contacts.get(&fp).is_some_and(|c| c.verified);
+        if resumed && (approved || recognition == Recognition::Known) {
+            if !approved {
+                self.approve(fp, None, false);
+            }
+            self.note(
+                fp,
+                format!(
+                    "Connected to {name} again: the same secure session goes on (no new key exchange)."
+                ),
+                NoticeLevel::Info,
+            );
+            return;
+        }
         match recognition {
             Recognition::Known => {
-                self.approve(fp, None);
-                let name = self.name_of(&fp);
-                let verified = self.contacts.get(&fp).is_some_and(|c| c.verified);
+                // A contact: the protocol client knew it already (every contact is approved at
+                // start), unless the book and the client disagree; approved either way.
+                self.approve(fp, None, approved);
                 self.note(
                     fp,
                     if verified {
                         format!("Secure session with {name}, verified contact.")
                     } else {
                         format!(
-                            "Secure session with {name} (not verified yet: compare the safety number)."
+                            "Secure session with {name} (not verified yet: compare the emoji or the safety number)."
                         )
                     },
                     NoticeLevel::Info,
                 );
             }
             Recognition::New => {
-                self.approve(fp, None);
+                self.approve(fp, None, approved);
                 self.note(
                     fp,
-                    "Secure session with a new contact. Compare the safety number to be sure who it is.",
+                    "Secure session with a new contact. Compare the emoji or the safety number to be sure who it is.",
                     NoticeLevel::Info,
                 );
             }
@@ -1032,8 +1351,9 @@ impl App {
                     format!(
                         "This is not {before}, whom you met in room \"{room}\": it is an identity you \
                          have never seen. It may be someone else in {before}'s place (or {before} on a \
-                         new computer). Compare the safety number with {before} by phone or face to \
-                         face before you accept it. Nothing you write is sent until you accept."
+                         new computer). Compare the emoji or the safety number with {before} by \
+                         phone or face to face before you accept it. Nothing you write is sent until \
+                         you accept."
                     ),
                     NoticeLevel::Warning,
                 );
@@ -1041,27 +1361,113 @@ impl App {
         }
     }
 
-    fn on_message(&mut self, from: Fingerprint, id: MessageId, text: &str, sent_at_ms: u64) {
-        let timer = self.contacts.get(&from).map_or(Timer::Off, |c| c.timer);
+    /// Keeps what was compared in a session, for a resumption of it.
+    fn remember(&mut self, v: &Verification) {
+        self.verifications.retain(|x| x.peer != v.peer);
+        if self.verifications.len() >= MAX_KEPT_VERIFICATIONS {
+            self.verifications.pop_front();
+        }
+        self.verifications.push_back(v.clone());
+    }
+
+    fn on_queued(&mut self, contact: Fingerprint, local: MessageId, id: MessageId) {
+        let Some(p) = self.pending_sends.remove(&local) else {
+            return;
+        };
+        let timer = self.contacts.get(&contact).map_or(Timer::Off, |c| c.timer);
+        let conv = self
+            .conversations
+            .entry(contact)
+            .or_insert_with(|| Conversation::new(contact));
+        match p.replaces {
+            Some(old) => {
+                conv.rekey(&old, id);
+                conv.set_state(&id, SendState::Sending);
+            }
+            None => conv.push_mine(id, &p.text, p.at_ms, timer, SendState::Sending),
+        }
+        self.save_history(&contact);
+    }
+
+    fn on_refused(&mut self, contact: Fingerprint, local: MessageId, reason: &str) {
+        let Some(p) = self.pending_sends.remove(&local) else {
+            return;
+        };
+        let reason = text::clean_line(reason, 200);
+        let conv = self
+            .conversations
+            .entry(contact)
+            .or_insert_with(|| Conversation::new(contact));
+        match p.replaces {
+            Some(old) => {
+                conv.set_state(&old, SendState::Failed(reason));
+            }
+            None => {
+                conv.push_mine(
+                    local,
+                    &p.text,
+                    p.at_ms,
+                    Timer::Off,
+                    SendState::Failed(reason),
+                );
+                // The text comes back to the compose box, to shorten it or send it later.
+                if self.draft.is_empty() {
+                    self.draft = p.text;
+                }
+            }
+        }
+        self.save_history(&contact);
+    }
+
+    fn on_message(
+        &mut self,
+        from: Fingerprint,
+        id: MessageId,
+        text: &str,
+        sent_at_ms: u64,
+        expire_secs: u32,
+    ) {
+        // The sender's timer applies to its message (§7.7).
+        let timer = Timer::from_secs(expire_secs).unwrap_or(Timer::Off);
         let now = self.now_ms;
         let reading = self.focused && self.selected == Some(from);
         let conv = self
             .conversations
             .entry(from)
             .or_insert_with(|| Conversation::new(from));
-        if !conv.push_peer(id, text, sent_at_ms, now, timer) {
-            return;
+        if conv.push_peer(id, text, sent_at_ms, now, timer) {
+            if !reading {
+                conv.unread = conv.unread.saturating_add(1);
+            }
+            if !self.focused {
+                self.effects.push_back(Effect::Notify {
+                    title: "e2e-chat".into(),
+                    body: format!("New message from {}", self.name_of(&from)),
+                });
+            }
         }
-        if !reading {
-            conv.unread = conv.unread.saturating_add(1);
+        // Shown again after a restart (never confirmed): it is on screen once, and recorded
+        // like a new one so the protocol client can forget it.
+        self.record_shown(from, id);
+    }
+
+    /// A peer message is on screen: once it is recorded (the history on disk, or memory when the
+    /// contact keeps none), the protocol client hears it may forget it (PROTOCOL.md §7.5).
+    fn record_shown(&mut self, from: Fingerprint, id: MessageId) {
+        if self.keeps_history(&from) {
+            self.to_confirm.entry(from).or_default().push(id);
+            self.save_history(&from);
+        } else {
+            self.effects
+                .push_back(Effect::Net(NetCommand::ConfirmShown {
+                    contact: from,
+                    ids: vec![id],
+                }));
         }
-        if !self.focused {
-            self.effects.push_back(Effect::Notify {
-                title: "e2e-chat".into(),
-                body: format!("New message from {}", self.name_of(&from)),
-            });
-        }
-        self.save_history(&from);
+    }
+
+    fn keeps_history(&self, fp: &Fingerprint) -> bool {
+        self.contacts.get(fp).is_some_and(|c| c.keep_history)
     }
 
     fn note(&mut self, fp: Fingerprint, text: impl Into<String>, level: NoticeLevel) {
@@ -1078,14 +1484,42 @@ impl App {
     }
 
     fn save_history(&mut self, fp: &Fingerprint) {
-        let keep = self.contacts.get(fp).is_some_and(|c| c.keep_history);
-        if let (true, Some(c)) = (keep, self.conversations.get(fp)) {
+        if !self.keeps_history(fp) {
+            return;
+        }
+        if let Some(c) = self.conversations.get(fp) {
+            let confirm = self.to_confirm.remove(fp).unwrap_or_default();
             self.effects.push_back(Effect::Save(SaveOp::History {
                 contact: *fp,
                 plaintext: c.encode_history(),
+                confirm,
             }));
         }
     }
+}
+
+/// An aborted or failed key exchange in the user's words (PROTOCOL.md §5.10: every abort is
+/// reported with whether our identity had been sent).
+fn exchange_words(what: &str, identity_revealed: bool, recent: usize) -> String {
+    format!(
+        "{what} ({recent} in the last 10 minutes). {}",
+        if identity_revealed {
+            "Your identity had already been sent in it: whoever ran the other side may have learned who you are."
+        } else {
+            "Your identity had not been sent in it."
+        }
+    )
+}
+
+/// Why key exchanges are paused, in plain words (PROTOCOL.md §5.10).
+pub fn suspension_words(recent: usize) -> String {
+    format!(
+        "Key exchanges are paused: {recent} key exchanges in the last 10 minutes ended before they \
+         completed. The relay (the server between you and your peer) can cut them off, and a relay \
+         that does so again and again may be probing who you are: each attempt can show it your \
+         identity. Nothing more is tried until you press Try again, best when your peer is in the \
+         room."
+    )
 }
 
 impl Drop for App {

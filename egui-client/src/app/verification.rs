@@ -1,23 +1,20 @@
-//! What the user compares with the peer, and how the app says it.
+//! What the user compares with the peer, and how the app says it (PROTOCOL.md §8). Comparing
+//! either of the first two is enough to mark the contact verified:
 //!
-//! - The **safety number**: 60 digits from both identity keys (about 100 bits for each half, from
-//!   5,200 hash iterations each). It stays the same for this contact in every session, so once
-//!   compared it never needs comparing again unless the warning says the identity changed.
-//! - The **short authentication string** (emoji and words, protocol v2): new in every session,
-//!   bound to it by a commitment, so a relay gets one guess per session instead of an offline
-//!   search. Compare it to check *this* session.
-//! - The **QR code** carries the safety number as plain text (`E2E-CHAT SAFETY NUMBER: 12345 ...`),
-//!   which any phone's camera app shows: compare those digits with the ones on the screen.
-//!
-//! The v1 emoji (48 bits, no session binding) can be ground by a relay (issue 10, item 1), so the
-//! app does not offer them.
+//! - The **emoji and words** (the short authentication string, §8.2): 8 emoji with their names,
+//!   48 bits, new for every key exchange and bound to it by a commitment, so a relay sitting in
+//!   the middle gets one try per key exchange (a match by chance: 1 in 2⁴⁸) however much it
+//!   computes. Read the words aloud on a call.
+//! - The **safety number** (§8.1): 60 digits from both identity keys, the same for this contact in
+//!   every session; each half costs about 2¹¹² hashes to match with another key. The **QR code**
+//!   carries it as plain text (exactly `SafetyNumber::qr_text()`, §8.4), which a phone's camera app
+//!   shows: compare those digits with the ones on the other screen.
+//! - The **key picture** (§8.3): drawn from the same key-exchange secret as the emoji; a quick
+//!   look side by side.
 
 use sans_io_proto::Fingerprint;
 
 use crate::model::{PeerSession, SasSymbol};
-
-/// What the QR code's text starts with.
-pub const QR_PREFIX: &str = "E2E-CHAT SAFETY NUMBER:";
 
 /// The verification material of the current session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,9 +23,11 @@ pub struct Verification {
     pub peer: Fingerprint,
     /// The 60 digits.
     pub safety_number: String,
-    /// The per-session emoji and words (v2).
-    pub sas: Option<Vec<SasSymbol>>,
-    /// This session's key picture.
+    /// The QR code's text, as the protocol library writes it.
+    qr_text: String,
+    /// This key exchange's emoji and words.
+    pub sas: Vec<SasSymbol>,
+    /// This key exchange's key picture.
     pub key_picture: [[u8; 12]; 12],
 }
 
@@ -42,6 +41,7 @@ impl Verification {
                 .chars()
                 .filter(char::is_ascii_digit)
                 .collect(),
+            qr_text: session.qr_text.clone(),
             sas: session.sas.clone(),
             key_picture: session.key_picture,
         }
@@ -64,16 +64,25 @@ impl Verification {
             .join("\n")
     }
 
-    /// The text inside the QR code: the prefix and the twelve groups, in characters of the QR
-    /// alphanumeric mode (so the code stays small), shown as-is by a phone's scanner.
-    pub fn qr_text(&self) -> String {
-        format!("{QR_PREFIX} {}", self.groups().join(" "))
+    /// The words of the emoji, to read aloud ("dog · key · ...").
+    pub fn words(&self) -> String {
+        self.sas
+            .iter()
+            .map(|s| s.word.as_str())
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
+
+    /// The text inside the QR code (PROTOCOL.md §8.4: `E2E-CHAT SAFETY NUMBER` and the twelve
+    /// groups on three lines), which a phone's scanner shows as is.
+    pub fn qr_text(&self) -> &str {
+        &self.qr_text
     }
 
     /// The QR code of [`Self::qr_text`] as modules (`true` = dark), row by row, and its width:
     /// what the screen draws.
     pub fn qr_modules(&self) -> Option<(usize, Vec<bool>)> {
-        let code = qrcode::QrCode::new(self.qr_text().as_bytes()).ok()?;
+        let code = qrcode::QrCode::new(self.qr_text.as_bytes()).ok()?;
         let dark = code
             .to_colors()
             .into_iter()
@@ -84,61 +93,64 @@ impl Verification {
 
     /// What to tell the user about comparing.
     pub fn instructions(&self) -> &'static str {
-        if self.sas.is_some() {
-            "Compare with your peer, by phone or face to face: either the emoji and words below \
-             (new for every session: checks this session), or the 60-digit safety number (the \
-             same for this contact every time). If they match, nobody is in the middle."
-        } else {
-            "Read the 60-digit safety number to each other, by phone or face to face (or scan the \
-             code with a phone: it shows the same digits as text). It is the same for this contact \
-             every time. If every digit matches, nobody is in the middle."
-        }
+        "Compare with your peer, by phone or face to face, one of these: the 8 emoji and their \
+         words (new for each key exchange: a relay in the middle gets a single try to make them \
+         match), or the 60-digit safety number (the same for this contact every time; a phone \
+         scanning the QR code shows it as text). If either matches, nobody is in the middle: mark \
+         the contact verified."
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sans_io_proto::{Handshake, SafetyNumber};
 
+    /// A real session between test identities 0 and 1: what the driver would report.
     fn session() -> PeerSession {
-        PeerSession {
-            fingerprint: Fingerprint::from_bytes([3; 32]),
-            safety_number: "0123456789".repeat(6),
-            sas: None,
-            key_picture: [[0; 12]; 12],
+        let (a, b) = (crate::test_identity(0), crate::test_identity(1));
+        let now = std::time::Instant::now();
+        let mut rng = rand::rngs::OsRng;
+        let mut x = Handshake::new(&a, &mut rng, now);
+        let mut y = Handshake::new(&b, &mut rng, now);
+        while !(x.is_established() && y.is_established()) {
+            while let Some(m) = x.poll_transmit() {
+                y.handle_bytes(&m, &mut rng).unwrap();
+            }
+            while let Some(m) = y.poll_transmit() {
+                x.handle_bytes(&m, &mut rng).unwrap();
+            }
         }
+        let s = x.into_session().unwrap();
+        PeerSession::new(b.fingerprint(), &s.safety_number(), s.sas(), s.key_visual())
     }
 
     #[test]
     fn digits_show_in_three_lines_of_four_groups() {
         let v = Verification::new(&session());
+        assert_eq!(v.safety_number.len(), 60);
         assert_eq!(v.groups().len(), 12);
         let text = v.display_lines();
-        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 3);
-        assert_eq!(lines[0], "01234 56789 01234 56789");
+        assert_eq!(lines[0], v.groups()[..4].join(" "));
     }
 
     #[test]
-    fn the_qr_text_is_the_prefix_and_the_digits() {
+    fn the_qr_text_is_exactly_the_librarys() {
+        let (a, b) = (crate::test_identity(0), crate::test_identity(1));
+        let n = SafetyNumber::new(a.public(), b.public());
         let v = Verification::new(&session());
-        let text = v.qr_text();
-        assert!(text.starts_with(QR_PREFIX));
-        assert_eq!(
-            text.chars()
-                .filter(char::is_ascii_digit)
-                .collect::<String>(),
-            format!("2{}", v.safety_number), // the "2" of "E2E"
-        );
-        // Only QR alphanumeric characters: the code stays small and every scanner reads it.
-        assert!(
-            text.chars()
-                .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase() || " $%*+-./:".contains(c))
-        );
+        assert_eq!(v.qr_text(), n.qr_text());
+        // PROTOCOL.md §8.4: the title line, then three lines of four groups, no final newline.
+        let lines: Vec<&str> = v.qr_text().split('\n').collect();
+        assert_eq!(lines[0], "E2E-CHAT SAFETY NUMBER");
+        assert_eq!(lines[1..].join("\n"), v.display_lines());
+        assert!(n.matches_qr_text(v.qr_text()));
     }
 
     #[test]
-    fn a_scanner_reads_the_digits_from_the_drawn_code() {
+    fn a_scanner_reads_the_librarys_text_from_the_drawn_code() {
         let v = Verification::new(&session());
         let (width, dark) = v.qr_modules().unwrap();
         // Draw it as the screen does (4 pixels a module, a quiet zone), then scan it.
@@ -158,22 +170,29 @@ mod tests {
         assert_eq!(grids.len(), 1);
         let (_, content) = grids[0].decode().unwrap();
         assert_eq!(content, v.qr_text());
-        assert!(content.contains("01234 56789 01234 56789"));
     }
 
     #[test]
-    fn the_instructions_name_what_there_is_to_compare() {
-        let mut s = session();
-        assert!(Verification::new(&s).instructions().contains("60-digit"));
-        assert!(!Verification::new(&s).instructions().contains("emoji"));
-        s.sas = Some(vec![SasSymbol {
-            emoji: "🐶".into(),
-            word: "dog".into(),
-        }]);
+    fn the_emoji_are_the_sessions_with_their_words_and_the_instructions_name_both() {
+        let s = session();
+        let v = Verification::new(&s);
+        assert_eq!(v.sas.len(), 8);
         assert!(
-            Verification::new(&s)
-                .instructions()
-                .contains("emoji and words")
+            v.sas
+                .iter()
+                .all(|e| !e.emoji.is_empty() && !e.word.is_empty())
         );
+        assert_eq!(v.words().split(" · ").count(), 8);
+        let table = sans_io_proto::identity::EMOJI_TABLE;
+        for e in &v.sas {
+            assert!(
+                table
+                    .iter()
+                    .any(|t| t.symbol == e.emoji && t.name == e.word)
+            );
+        }
+        let text = v.instructions();
+        assert!(text.contains("8 emoji") && text.contains("60-digit safety number"));
+        assert!(text.contains("either matches"));
     }
 }

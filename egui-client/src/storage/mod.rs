@@ -1,18 +1,22 @@
-//! The profile's files on disk (PROTOCOL.md §10.4): the contact book and one history per
-//! conversation, each sealed under the storage key (`sans_io_proto::storage`) and written
+//! The profile's files on disk (PROTOCOL.md §10.4): the contact book, one history per
+//! conversation and one protocol delivery state per contact (§7.10), each sealed under the storage
+//! key that the identity file returns on unlock (`sans_io_proto::storage`, §10.1–10.2) and written
 //! atomically; the one-time migration of the version-1 trust store.
 //!
 //! A contact book that cannot be read is an error, never an empty book (issue 10, item 7); a
-//! history that cannot be opened is moved aside and reported, never silently dropped.
+//! history or delivery state that cannot be opened is moved aside and reported, never silently
+//! dropped.
 
 pub mod codec;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rand::rngs::OsRng;
 use sans_io_proto::Fingerprint;
 use sans_io_proto::storage::{self as sealed, Context, StorageKey};
+use zeroize::Zeroizing;
 
 use crate::app::contacts::ContactBook;
 use crate::app::conversation::{Conversation, Message};
@@ -88,16 +92,37 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     result
 }
 
+/// Most delivery-state files read at unlock (one per contact; bounds the work a planted directory
+/// can cause).
+pub const MAX_DELIVERY_FILES: usize = 10_000;
+
+/// The stored delivery states of a profile, by contact (opened, still secret).
+pub type DeliveryStates = Vec<(Fingerprint, Zeroizing<Vec<u8>>)>;
+
 /// A profile's sealed storage.
+#[derive(Clone)]
 pub struct Store {
     dir: PathBuf,
-    key: StorageKey,
+    /// The identity file's storage key (heap, wiped when the last clone of the store goes).
+    key: Arc<StorageKey>,
+}
+
+impl core::fmt::Debug for Store {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Store")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Store {
-    /// The storage of the profile in `dir`, sealed under `key`.
+    /// The storage of the profile in `dir`, sealed under `key`, the storage key that
+    /// `identity_file::open` returned with the identity (PROTOCOL.md §9.1, §10.1).
     pub fn new(dir: PathBuf, key: StorageKey) -> Self {
-        Store { dir, key }
+        Store {
+            dir,
+            key: Arc::new(key),
+        }
     }
 
     /// The contact book's file.
@@ -114,6 +139,13 @@ impl Store {
     pub fn history_path(&self, fp: &Fingerprint) -> PathBuf {
         self.dir
             .join("history")
+            .join(format!("{}.e2es", fp.to_hex()))
+    }
+
+    /// The delivery-state file of a contact (PROTOCOL.md §7.10, §10.4).
+    pub fn delivery_path(&self, fp: &Fingerprint) -> PathBuf {
+        self.dir
+            .join("delivery")
             .join(format!("{}.e2es", fp.to_hex()))
     }
 
@@ -139,11 +171,12 @@ impl Store {
         write_atomic(path, &bytes).map_err(io)
     }
 
+    /// Reads and opens a sealed file; `None` if there is none.
     fn read_sealed(
         &self,
         path: &Path,
         context: &Context,
-    ) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError> {
+    ) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -220,6 +253,50 @@ impl Store {
         }
     }
 
+    /// Writes a contact's delivery state (an `Output::Persist` of the protocol client).
+    pub fn save_delivery(&self, fp: &Fingerprint, state: &[u8]) -> Result<(), StoreError> {
+        self.write_sealed(&self.delivery_path(fp), &Context::Delivery(*fp), state)
+    }
+
+    /// Reads the delivery state of every contact of `book` that has one. A file that does not
+    /// open is renamed `<name>.damaged` and reported: the messages that waited for that contact
+    /// are lost, and the contact's messages may be shown again.
+    pub fn load_deliveries(&self, book: &ContactBook) -> (DeliveryStates, Vec<String>) {
+        let mut out = Vec::new();
+        let mut notices = Vec::new();
+        for c in book.iter().take(MAX_DELIVERY_FILES) {
+            let path = self.delivery_path(&c.fingerprint);
+            match self.read_sealed(&path, &Context::Delivery(c.fingerprint)) {
+                Ok(Some(state)) => out.push((c.fingerprint, state)),
+                Ok(None) => {}
+                Err(e) => notices.push(Self::set_aside(
+                    &path,
+                    &format!(
+                        "The delivery record of your conversation with {} could not be read ({e}). \
+                         Messages that waited to be sent to {} are lost; some of their messages may \
+                         be shown again.",
+                        c.petname, c.petname
+                    ),
+                )),
+            }
+        }
+        (out, notices)
+    }
+
+    /// Renames a file that does not open to `<name>.damaged`; the notice says where it went.
+    fn set_aside(path: &Path, what: &str) -> String {
+        let aside = path.with_extension("e2es.damaged");
+        let moved = std::fs::rename(path, &aside).is_ok();
+        format!(
+            "{what} {}",
+            if moved {
+                format!("The file was moved to {}.", aside.display())
+            } else {
+                "The file could not be moved aside either.".to_owned()
+            }
+        )
+    }
+
     /// Reads the history of every contact of `book` that keeps one. A file that does not open is
     /// renamed `<name>.damaged` and reported in the notices.
     pub fn load_histories(
@@ -244,22 +321,22 @@ impl Store {
             match read {
                 Ok(Some(messages)) => out.push((c.fingerprint, messages)),
                 Ok(None) => {}
-                Err(e) => {
-                    let aside = path.with_extension("e2es.damaged");
-                    let moved = std::fs::rename(&path, &aside).is_ok();
-                    notices.push(format!(
-                        "The saved conversation with {} could not be read ({e}). {} A new history starts now.",
-                        c.petname,
-                        if moved {
-                            format!("It was moved to {}.", aside.display())
-                        } else {
-                            "It could not be moved aside either.".to_owned()
-                        }
-                    ));
-                }
+                Err(e) => notices.push(Self::set_aside(
+                    &path,
+                    &format!(
+                        "The saved conversation with {} could not be read ({e}). A new history starts now.",
+                        c.petname
+                    ),
+                )),
             }
         }
         (out, notices)
+    }
+}
+
+impl crate::net::DeliveryStore for Store {
+    fn save(&self, peer: &Fingerprint, state: &[u8]) -> Result<(), String> {
+        self.save_delivery(peer, state).map_err(|e| e.to_string())
     }
 }
 
@@ -303,7 +380,7 @@ mod tests {
     #[test]
     fn the_history_file_holds_no_plaintext_and_an_expired_message_is_gone_from_it() {
         let d = temp("history");
-        let store = Store::new(d.clone(), StorageKey::from_bytes([9; 32]));
+        let store = Store::new(d.clone(), StorageKey::from_bytes(&[9; 32]));
         let mut c = Conversation::new(fp(1));
         let secret = "the vault code is 4711-SECRET";
         c.push_mine(
@@ -348,13 +425,13 @@ mod tests {
     #[test]
     fn a_damaged_contact_book_is_an_error_never_an_empty_book() {
         let d = temp("contacts");
-        let store = Store::new(d.clone(), StorageKey::from_bytes([9; 32]));
+        let store = Store::new(d.clone(), StorageKey::from_bytes(&[9; 32]));
         let mut book = ContactBook::default();
         book.met(fp(1), "demo", 0, Some("Bob"));
         store.save_contacts(&book.encode()).unwrap();
         assert_eq!(store.load_contacts(5).unwrap().0, book);
         // Another profile's key cannot read it: an error.
-        let other = Store::new(d.clone(), StorageKey::from_bytes([8; 32]));
+        let other = Store::new(d.clone(), StorageKey::from_bytes(&[8; 32]));
         assert!(matches!(
             other.load_contacts(5),
             Err(StoreError::Sealed { .. })
@@ -376,7 +453,7 @@ mod tests {
     #[test]
     fn the_v1_trust_store_is_migrated_once() {
         let d = temp("migrate");
-        let store = Store::new(d.clone(), StorageKey::from_bytes([9; 32]));
+        let store = Store::new(d.clone(), StorageKey::from_bytes(&[9; 32]));
         std::fs::write(
             store.v1_trust_path(),
             format!("demo\t{}\t1\n", fp(5).to_hex()),
@@ -393,7 +470,7 @@ mod tests {
         assert!(notice.is_none());
         // A damaged v1 file stops with the line named, and nothing is written.
         let d2 = temp("migrate-bad");
-        let s2 = Store::new(d2.clone(), StorageKey::from_bytes([9; 32]));
+        let s2 = Store::new(d2.clone(), StorageKey::from_bytes(&[9; 32]));
         std::fs::write(s2.v1_trust_path(), "demo\tnot-hex\t1\n").unwrap();
         let err = s2.load_contacts(5).unwrap_err().to_string();
         assert!(err.contains("line 1"), "{err}");
@@ -405,7 +482,7 @@ mod tests {
     #[test]
     fn a_damaged_history_is_moved_aside_and_reported() {
         let d = temp("damaged");
-        let store = Store::new(d.clone(), StorageKey::from_bytes([9; 32]));
+        let store = Store::new(d.clone(), StorageKey::from_bytes(&[9; 32]));
         let mut book = ContactBook::default();
         book.met(fp(1), "r", 0, Some("Bob"));
         std::fs::create_dir_all(d.join("history")).unwrap();
@@ -423,6 +500,50 @@ mod tests {
                 .with_extension("e2es.damaged")
                 .exists()
         );
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn delivery_states_are_sealed_per_contact_and_a_damaged_one_is_moved_aside() {
+        let d = temp("delivery");
+        let store = Store::new(d.clone(), StorageKey::from_bytes(&[9; 32]));
+        let mut book = ContactBook::default();
+        book.met(fp(1), "r", 0, Some("Bob"));
+        book.met(fp(2), "r", 0, Some("Carol"));
+        book.met(fp(3), "r", 0, Some("Dave"));
+        let secret = b"E2EDLV the outbox holds: meet at noon";
+        store.save_delivery(&fp(1), secret).unwrap();
+        store.save_delivery(&fp(2), b"carol's").unwrap();
+        let file = std::fs::read(store.delivery_path(&fp(1))).unwrap();
+        assert!(!file.windows(4).any(|w| w == b"noon"), "plaintext on disk");
+        // A sealed file of kind 0x03, the delivery state (PROTOCOL.md §10.2).
+        assert_eq!(&file[..10], b"E2ESTORE\x01\x03");
+        // Bob's state does not open as Carol's, nor as Bob's history.
+        std::fs::copy(store.delivery_path(&fp(1)), store.delivery_path(&fp(2))).unwrap();
+        std::fs::create_dir_all(d.join("history")).unwrap();
+        std::fs::copy(store.delivery_path(&fp(1)), store.history_path(&fp(1))).unwrap();
+        let (states, notices) = store.load_deliveries(&book);
+        assert_eq!(states.len(), 1);
+        assert_eq!(states[0].0, fp(1));
+        assert_eq!(states[0].1.as_slice(), secret);
+        assert_eq!(notices.len(), 1, "{notices:?}");
+        assert!(notices[0].contains("Carol") && notices[0].contains("damaged"));
+        assert!(
+            store
+                .delivery_path(&fp(2))
+                .with_extension("e2es.damaged")
+                .exists()
+        );
+        assert!(store.load_histories(&book).0.is_empty());
+        // A history does not open as a delivery state either.
+        let mut c = Conversation::new(fp(3));
+        c.push_peer(MessageId::from_parts(2, 1), "x", 0, 1, Timer::Off);
+        store.save_history(&fp(3), &c.encode_history()).unwrap();
+        std::fs::create_dir_all(d.join("delivery")).unwrap();
+        std::fs::copy(store.history_path(&fp(3)), store.delivery_path(&fp(3))).unwrap();
+        let (states, notices) = store.load_deliveries(&book);
+        assert_eq!(states.len(), 1);
+        assert!(notices.iter().any(|n| n.contains("Dave")), "{notices:?}");
         let _ = std::fs::remove_dir_all(&d);
     }
 }

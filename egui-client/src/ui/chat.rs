@@ -31,7 +31,7 @@ fn state_text(s: &Option<SendState>) -> String {
         Some(SendState::Sending) => "sending…".into(),
         Some(SendState::Sent) => "✔ sent".into(),
         Some(SendState::Delivered) => "✔✔ delivered".into(),
-        Some(SendState::WaitingForPeer) => "⏳ waiting for your peer".into(),
+        Some(SendState::WaitingForPeer) => "⏳ waiting: sent when your peer is back".into(),
         Some(SendState::Failed(r)) => format!("❌ not sent: {r}"),
         None => String::new(),
     }
@@ -163,11 +163,7 @@ pub(super) fn compose(ui: &mut egui::Ui, app: &mut App) {
     } else if app.selected_is_connected() {
         "Enter to send, Shift+Enter for a new line".to_owned()
     } else {
-        let name = app
-            .selected()
-            .map(|c| app.name_of(&c.contact))
-            .unwrap_or_default();
-        format!("{name} is not here: messages wait until they are back")
+        app.offline_notice().unwrap_or_default()
     };
     ui.horizontal(|ui| {
         let label = ui.label("Message");

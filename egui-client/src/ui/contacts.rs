@@ -97,6 +97,10 @@ pub(super) fn details(
                         for t in Timer::ALL {
                             ui.selectable_value(&mut chosen, t, t.label());
                         }
+                        // A setting the peer's app chose outside the menu stays selectable.
+                        if let Timer::Other(_) = contact.timer {
+                            ui.selectable_value(&mut chosen, contact.timer, contact.timer.label());
+                        }
                     });
                 if chosen != contact.timer {
                     app.request_timer(fp, chosen);

@@ -67,32 +67,64 @@ pub(super) fn busy(ui: &mut egui::Ui, what: &str) {
 }
 
 /// A strip above the conversation saying what the connection does (the conversation stays
-/// visible below it).
+/// visible below it): waiting, exchanging keys, relay lost, key exchanges paused or failed with a
+/// "Try again" button, the last aborted key exchange, and where a message written now goes.
 pub(super) fn phase_strip(ui: &mut egui::Ui, app: &mut App, phase: &Phase) {
+    let mut shown = false;
     let text = match phase {
         Phase::Waiting => {
             let room = app.room().unwrap_or("the room");
-            format!(
-                "{} Ask your peer to join the room \"{room}\" on the same relay. Messages you write now wait until a contact is back.",
+            Some(format!(
+                "{} Ask your peer to join the room \"{room}\" on the same relay.",
                 sans_io_proto::frame::WAITING_TEXT
-            )
+            ))
         }
-        Phase::ExchangingKeys => "Exchanging keys with your peer…".to_owned(),
+        Phase::ExchangingKeys => Some("Exchanging keys with your peer…".to_owned()),
         Phase::RelayLost {
             reason,
             retrying_in,
-        } => match retrying_in {
+        } => Some(match retrying_in {
             Some(t) => format!(
                 "Relay lost ({reason}). Reconnecting in {} s…",
                 t.as_secs().max(1)
             ),
             None => format!("Relay lost ({reason})."),
-        },
-        _ => return,
+        }),
+        _ => None,
     };
-    ui.horizontal_wrapped(|ui| {
-        ui.spinner();
-        ui.label(text);
-    });
-    ui.separator();
+    if let Some(text) = text {
+        ui.horizontal_wrapped(|ui| {
+            ui.spinner();
+            ui.label(text);
+        });
+        shown = true;
+    }
+    let stopped = match phase {
+        Phase::Suspended { recent } => Some(crate::app::suspension_words(*recent)),
+        Phase::ExchangeFailed { reason } => Some(format!("{reason}.")),
+        _ => None,
+    };
+    if let Some(text) = stopped {
+        egui::Frame::new()
+            .stroke(egui::Stroke::new(1.0, super::widgets::RED))
+            .inner_margin(6.0)
+            .show(ui, |ui| {
+                ui.colored_label(super::widgets::RED, text);
+                if ui.button("Try again").clicked() {
+                    app.try_again();
+                }
+            });
+        shown = true;
+    }
+    if let Some(note) = app.exchange_note().map(str::to_owned) {
+        ui.colored_label(super::widgets::AMBER, note);
+        shown = true;
+    }
+    if let Some(offline) = app.offline_notice() {
+        ui.label(egui::RichText::new(offline).italics());
+        shown = true;
+    }
+    if shown {
+        ui.separator();
+    }
 }

@@ -1,5 +1,7 @@
-//! The verification panel: what to compare and how, the warning when an identity is not the one
-//! met in this room before (naming that contact), and the verify / accept buttons.
+//! The verification panel: what to compare and how (PROTOCOL.md §8: the emoji and words of this
+//! key exchange, or the safety number, also as a QR code, and the key picture), the warning when
+//! an identity is not the one met in this room before (naming that contact), and the verify /
+//! accept buttons.
 
 use crate::app::App;
 use crate::app::contacts::Recognition;
@@ -28,8 +30,8 @@ pub(super) fn show(ui: &mut egui::Ui, app: &mut App) {
                         format!(
                             "This is not {before}, whom you met in this room: it is an identity you \
                              have never seen. It may be someone else in {before}'s place. Call \
-                             {before} (or meet) and compare the safety number below. Nothing you \
-                             write is sent until you accept."
+                             {before} (or meet) and compare the emoji or the safety number below. \
+                             Nothing you write is sent until you accept."
                         ),
                     );
                     if let Some(name) = &peer.display_name {
@@ -39,7 +41,7 @@ pub(super) fn show(ui: &mut egui::Ui, app: &mut App) {
                         );
                     }
                     if ui
-                        .button("I compared the safety number: accept as a new contact")
+                        .button("I compared the emoji or the safety number: accept as a new contact")
                         .clicked()
                     {
                         app.accept_peer();
@@ -55,35 +57,41 @@ pub(super) fn show(ui: &mut egui::Ui, app: &mut App) {
         }
         let v = &peer.verification;
         ui.separator();
-        ui.heading("Safety number");
+        ui.heading("Verify");
         ui.label(v.instructions());
-        ui.monospace(v.display_lines());
-        if let Some(sas) = &v.sas {
-            ui.add_space(6.0);
-            ui.strong("This session's emoji and words:");
-            ui.horizontal_wrapped(|ui| {
-                for s in sas {
-                    ui.vertical(|ui| {
-                        ui.label(egui::RichText::new(&s.emoji).size(26.0));
-                        ui.small(&s.word);
-                    });
-                }
-            });
-        }
         ui.add_space(6.0);
-        super::widgets::qr(ui, v, 150.0);
+        ui.strong("Emoji and words of this key exchange:");
+        ui.horizontal_wrapped(|ui| {
+            for s in &v.sas {
+                ui.vertical(|ui| {
+                    ui.label(egui::RichText::new(&s.emoji).size(26.0));
+                    ui.small(&s.word);
+                });
+            }
+        });
         ui.small(
-            "Scan it with a phone camera: it shows the safety number as text. Compare those digits with the ones above.",
+            "Read the words aloud: they must be the same, in the same order, on both screens.",
         );
         ui.add_space(6.0);
-        ui.label("Session key picture (the same on both screens):");
-        super::widgets::key_visual(ui, &v.key_picture, 110.0);
+        ui.strong("Safety number");
+        ui.monospace(v.display_lines());
+        ui.horizontal(|ui| {
+            super::widgets::qr(ui, v, 150.0);
+            ui.vertical(|ui| {
+                ui.label("Key picture of this key exchange:");
+                super::widgets::key_visual(ui, &v.key_picture, 110.0);
+            });
+        });
+        ui.small(
+            "Scan the code with a phone camera: it shows the safety number as text. Compare those digits with the ones above.",
+        );
         ui.small(format!("Peer identity: {fp}"));
         if let Some(own) = app.own_fingerprint() {
             ui.small(format!("Your identity: {own}"));
         }
         ui.add_space(6.0);
-        if peer.approved && !app.contacts().get(&fp).is_some_and(|c| c.verified)
+        if peer.approved
+            && !app.contacts().get(&fp).is_some_and(|c| c.verified)
             && ui.button("Mark as verified").clicked()
         {
             app.set_verified(fp, true);
