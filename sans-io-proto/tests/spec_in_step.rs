@@ -541,12 +541,15 @@ fn every_test_the_documents_cite_exists() {
                 continue;
             }
             cited += 1;
-            let direct = root.join(path).is_file()
-                || dirs.iter().any(|d| root.join(d).join(path).is_file());
+            let direct =
+                root.join(path).is_file() || dirs.iter().any(|d| root.join(d).join(path).is_file());
             let name = path.rsplit('/').next().unwrap_or(path);
             let found = direct || dirs.iter().any(|d| find(&root.join(d), name));
             assert!(found, "{doc} cites `{path}`, which does not exist");
         }
     }
-    assert!(cited >= 20, "only {cited} files cited: the parser missed them");
+    assert!(
+        cited >= 20,
+        "only {cited} files cited: the parser missed them"
+    );
 }
