@@ -131,7 +131,10 @@ pub(crate) fn inv_public_exponent<const L: usize, const E: u64>(phi: &Uint<L>) -
 // 5. (doc §6) Variable time: with `eta = -delta`, skip a run of zero bits of `g` in one shift
 //    (count trailing zeros), and cancel up to 4 (no swap) or 6 (after a swap) low bits of `g` at
 //    once by adding `w·f` with `w = -g/f mod 2^k`; stop the outer loop when `g = 0`, and shorten
-//    `f, g` when their top limbs are only sign.
+//    `f, g` when their top limbs are only sign. These are still exactly the divsteps of step 1:
+//    `k` steps without a swap (`delta ≤ 0` throughout, hence `k ≤ eta + 1`) map `g` to
+//    `(g + c·f)/2^k` with the unique `c < 2^k` that makes it divisible, `c = -g/f mod 2^k`; a
+//    swap negates `eta` and the shift that follows counts its step. So step 1's bound holds.
 // 6. (doc §2, §5 "normalize") Bring `±d` into `[0, m)` by adding or subtracting `m`.
 //
 // Numbers are held in "signed-62" form: `S62` limbs of 62 bits, value `Σ v[i]·2^(62i)`, limbs
@@ -347,8 +350,9 @@ pub(crate) fn inv_vartime<const L: usize>(a: &[u64; L], n: &[u64; L]) -> Option<
     e[0] = 1;
     let mut eta: i64 = -1;
     let mut len = len_de;
-    // Hard stop, never reached: B-Y Theorem 11.2 bounds the divsteps by (49d + 80)/17 < 3d for
-    // d = 64L bits; the batches below allow 4d divsteps.
+    // Hard stop, not reached for valid inputs: B-Y Theorem 11.2 bounds the divsteps by
+    // (49d + 80)/17 < 3d for d = 64L ≥ 64 bits; the batches below allow more than 4d divsteps.
+    // Reaching it returns None (RSA blinding then draws fresh values), never a wrong inverse.
     let max_batches = (4 * 64 * L).div_ceil(62) + 2;
     let mut done = false;
     for _ in 0..max_batches {
