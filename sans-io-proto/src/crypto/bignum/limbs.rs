@@ -191,7 +191,9 @@ pub(crate) fn mul_wide(a: &[u64], b: &[u64], out: &mut [u64]) {
     }
 }
 
-/// `a >>= 1`, shifting `top` (0 or 1) into the most significant bit.
+/// `a >>= 1`, shifting `top` (0 or 1) into the most significant bit. Only the previous
+/// bit-at-a-time inversion, kept as a test reference, uses it.
+#[cfg(test)]
 #[inline(always)]
 pub(crate) fn shr1(a: &mut [u64], top: u64) {
     let len = a.len();

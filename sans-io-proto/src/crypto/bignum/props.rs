@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 
-use super::inverse::{inv_mod_prime, inv_public_exponent, inv_vartime};
+use super::inverse::{inv_mod_prime, inv_public_exponent, inv_vartime, inv_vartime_binary};
 use super::limbs::{cond_sub, eq_bit, lt_bit, mul_wide, rem_small, sub_mod};
 use super::modexp::{pow, pow_public};
 use super::{Modulus, Uint};
@@ -205,8 +205,56 @@ fn check_limbs<const L: usize>(n: [u64; L], a: [u64; L], b: [u64; L], pa: u8, pb
     }
 }
 
+/// The variable-time inverse against num-bigint's `modinv` and the previous binary algorithm.
+/// `shape`: 0 random odd modulus with the top bit set, 1 top two limbs all ones, 2 a multiple of
+/// 3 (so multiples of 3 have no inverse). `pick`: 0 → 0, 1 → 1, 2 → n-1, 3 → a multiple of 3,
+/// 4 → n itself (out of range), otherwise a random value below n.
+fn check_inverse<const L: usize>(n: [u64; L], a: [u64; L], shape: u8, pick: u8) {
+    let mut nb = big(&modulus(n, shape.min(1)));
+    if shape == 2 {
+        nb = (&nb / 6u32) * 6u32 - 3u32;
+    }
+    let ab = big(&a);
+    let x = match pick % 8 {
+        0 => BigUint::zero(),
+        1 => BigUint::one(),
+        2 => &nb - 1u32,
+        3 => (&ab % (&nb / 3u32)) * 3u32,
+        4 => nb.clone(),
+        _ => &ab % &nb,
+    };
+    let expected = if x < nb { x.modinv(&nb) } else { None };
+    let got = inv_vartime(&fixed::<L>(&x), &fixed(&nb));
+    assert_eq!(got.map(|v| big(&v)), expected, "n = {nb:x}, x = {x:x}");
+    if let Some(v) = got {
+        assert_eq!((big(&v) * &x) % &nb, BigUint::one());
+    }
+    assert_eq!(
+        got,
+        inv_vartime_binary(&fixed::<L>(&x), &fixed(&nb)),
+        "against HAC 14.61"
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn vartime_inverse_matches_num_bigint_1024(n in limbs::<16>(), a in limbs::<16>(), s in 0u8..3, pick in any::<u8>()) {
+        check_inverse(n, a, s, pick);
+    }
+
+    #[test]
+    fn vartime_inverse_matches_num_bigint_2048(n in limbs::<32>(), a in limbs::<32>(), s in 0u8..3, pick in any::<u8>()) {
+        check_inverse(n, a, s, pick);
+    }
+
+    #[test]
+    fn vartime_inverse_matches_num_bigint_small_widths(n in limbs::<2>(), a in limbs::<2>(), n1 in any::<u64>(), a1 in any::<u64>(), s in 0u8..3, pick in any::<u8>()) {
+        check_inverse(n, a, s, pick);
+        check_inverse([n1], [a1], s, pick);
+        check_inverse([n[0], n[1], a[0], a[1]], [a[1], a[0], n[1], n[0]], s, pick);
+    }
 
     #[test]
     fn montgomery_matches_num_bigint_256(n in limbs::<4>(), a in limbs::<4>(), b in limbs::<4>(), s in 0u8..2, pa in any::<u8>(), pb in any::<u8>()) {
@@ -355,6 +403,28 @@ fn adx_edge_values_every_shape() {
                 );
                 check_backends::<32>(n, a, b, shape, pa, pb);
             }
+        }
+    }
+}
+
+/// Every odd modulus below 300 and every operand up to it, against num-bigint.
+#[test]
+fn vartime_inverse_exhaustive_small_moduli() {
+    for n in (3u64..300).step_by(2) {
+        for x in 0..=n {
+            let expected = (x < n)
+                .then(|| BigUint::from(x).modinv(&BigUint::from(n)))
+                .flatten();
+            let got = inv_vartime(&[x], &[n]).map(|v| BigUint::from(v[0]));
+            assert_eq!(got, expected, "{x}⁻¹ mod {n}");
+        }
+    }
+    // The largest one-limb moduli, with operands near both ends.
+    for n in [u64::MAX, u64::MAX - 2, (1 << 63) + 1] {
+        for x in [1, 2, 3, n - 1, n - 2, n / 2, n / 3] {
+            let expected = BigUint::from(x).modinv(&BigUint::from(n));
+            let got = inv_vartime(&[x], &[n]).map(|v| BigUint::from(v[0]));
+            assert_eq!(got, expected, "{x}⁻¹ mod {n}");
         }
     }
 }
