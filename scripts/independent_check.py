@@ -263,11 +263,21 @@ def dh_public_ok(Y):
 # --- RSA (§2.1) and RSAES-OAEP with SHA-256 / MGF1-SHA256 (RFC 8017 §7.1) ----------------------
 
 def rsa_private_decode(b):
-    """§2.1: 0x01 || p (128) || q (128)."""
-    assert len(b) == 257 and b[0] == 1
+    """§2.1: 0x01 || p (128) || q (128), with exactly the load checks §2.1 lists; None if refused."""
+    if len(b) != 257 or b[0] != 1:
+        return None
     p, q = b2i(b[1:129]), b2i(b[129:257])
-    n = p * q
-    e = 65537
+    n, e = p * q, 65537
+    if p == q or any(x.bit_length() != 1024 or x % 2 == 0 for x in (p, q)):
+        return None
+    if n.bit_length() != 2048 or (p - 1) % e == 0 or (q - 1) % e == 0:  # e prime: invertible
+        return None
+    dp, dq, qinv = pow(e, -1, p - 1), pow(e, -1, q - 1), pow(q, -1, p)
+    m = 0x0123456789ABCDEF
+    c = pow(m, e, n)
+    m1, m2 = pow(c, dp, p), pow(c, dq, q)
+    if m2 + q * ((qinv * (m1 - m2)) % p) != m:  # CRT round trip
+        return None
     d = pow(e, -1, (p - 1) * (q - 1))
     return {"p": p, "q": q, "n": n, "e": e, "d": d}
 
@@ -488,7 +498,8 @@ def emoji_table_from_spec():
     if not m:
         return None
     rows = re.findall(r"^\|\s*(\d+)\s*\|\s*(\S+)\s*\|\s*([^|]+?)\s*\|", m.group(0), re.M)
-    table = {int(i): (sym, name) for i, sym, name in rows}
+    rows = re.findall(r"^\|\s*(\d+)\s*\|\s*(\S+)\s*\|\s*([^|]+?)\s*\|\s*([^|]+?)\s*\|", m.group(0), re.M)
+    table = {int(i): (sym, name, cps) for i, sym, name, cps in rows}
     return table if sorted(table) == list(range(64)) else None
 
 
@@ -503,8 +514,14 @@ def main():
     ids = [l.strip() for l in (VEC / "identities" / "test-identities.txt").read_text().splitlines()
            if l.strip() and not l.startswith("#")]
     keys = [rsa_private_decode(bytes.fromhex(l)) for l in ids]
-    check("§2.1", "8 test identities decode: 257 bytes, 0x01 || p || q, n of exactly 2048 bits, odd",
-          [(k["n"].bit_length(), k["n"] & 1) for k in keys], [(2048, 1)] * 8)
+    check("§2.1", "8 test identities pass the load checks (p, q of 1024 bits, n of 2048, CRT)",
+          [k is not None for k in keys], [True] * 8)
+    check("§2.1", "test identities store p and q in either order (0: p > q, 1: p < q)",
+          (keys[0]["p"] > keys[0]["q"], keys[1]["p"] > keys[1]["q"]), (True, False))
+    bad = bytes.fromhex(ids[0])
+    check("§2.1", "load refuses p = q, an even prime, a wrong first byte",
+          [rsa_private_decode(bad[:129] + bad[1:129]), rsa_private_decode(bad[:128] + b"\x00" + bad[129:]),
+           rsa_private_decode(b"\x02" + bad[1:])], [None, None, None])
     kI, kR = keys[0], keys[1]
     ik_I, ik_R = rsa_public_encode(kI), rsa_public_encode(kR)
     check("§2.1", "ik_I = e u32 || n (identity 0, alice)", ik_I, hx("ik_I"))
@@ -562,7 +579,17 @@ def main():
         report("FAIL", "§8.2", "emoji names",
                "PROTOCOL.md has no 64-entry emoji table (it points at the Rust source)")
     else:
+        check("§8.2", "PROTOCOL.md's emoji table: each symbol is its listed code point, no FE0F; "
+              "symbols and names distinct",
+              (all(" ".join(f"U+{ord(c):04X}" for c in sym) == cps and "\ufe0f" not in sym
+                   for sym, _, cps in table.values()),
+               len({t[0] for t in table.values()}), len({t[1] for t in table.values()})),
+              (True, 64, 64))
         check("§8.2", "emoji names from PROTOCOL.md's table", [table[i][1] for i in idx], names)
+    cells = [[(sas_okm[6 + (12 * r + c) // 4] >> (6 - 2 * ((12 * r + c) % 4))) & 3
+              for c in range(12)] for r in range(12)]
+    skip("§8.3", f"key picture cells (row 0: {''.join(map(str, cells[0]))})",
+         "the vectors list the 36 bytes but no cell values or colours")
 
     # --- §5.5 RespIdentity ---------------------------------------------------------------------
     pad12 = b"\x00" * 12
