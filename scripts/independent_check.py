@@ -1169,6 +1169,17 @@ def check_sim_session(keys):
              for s in hellos for h, c in zip(hellos[s], commits[s]))
     check("§5.2", f"sim-session: each Commit = H(label || the same side's Hello) "
           f"({sum(len(v) for v in hellos.values())} Hellos)", ok and bool(hellos), True)
+    # §5.3 roles and attempt, computable from public values: every later handshake message
+    # carries hello_hash[0..16], RespIdentity/RespAuth come from R, InitAuth/InitConfirm from I
+    if len(hellos) == 2 and all(len(v) == 1 for v in hellos.values()):
+        (a, ha), (b, hb) = sorted(((w, hellos[w][0]) for w in hellos), key=lambda x: x[1][2:34])
+        hh = H(b"e2e-chat v2 hello", commits[a][0], commits[b][0], ha, hb)
+        sender = {0x03: b, 0x04: a, 0x05: b, 0x06: a}
+        got = [(s, env[1], env[2:18]) for _, s, d, env in payloads
+               if d == "relay" and env[1] in sender]
+        check("§5.3", f"sim-session: roles from the nonces (I = {a}); RespIdentity..InitConfirm "
+              "sent by the right role with attempt = hello_hash[0..16]", got,
+              [(sender[t], t, hh[:16]) for t in (0x03, 0x04, 0x05, 0x06)])
     skip("§5.3-§7", "sim-session: later envelopes",
          "no DH exponents or k_I/k_R are published for this session")
 
