@@ -1180,6 +1180,11 @@ def check_sim_session(keys):
         check("§5.3", f"sim-session: roles from the nonces (I = {a}); RespIdentity..InitConfirm "
               "sent by the right role with attempt = hello_hash[0..16]", got,
               [(sender[t], t, hh[:16]) for t in (0x03, 0x04, 0x05, 0x06)])
+    data = [env for _, s, d, env in payloads if d == "relay" and env[1] == 0x10]
+    check("§6.6", f"sim-session: the {len(data)} Data envelopes share no header nonce and differ "
+          "in every 16-byte block after the prefix", all(
+              len({env[o:o + 16] for env in data}) == len(data)
+              for o in range(2, min(map(len, data)) - 15, 16)), True)
     skip("§5.3-§7", "sim-session: later envelopes",
          "no DH exponents or k_I/k_R are published for this session")
 
