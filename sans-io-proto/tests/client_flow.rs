@@ -422,3 +422,53 @@ fn a_crash_between_storing_and_recording_shows_the_message_again_not_never() {
         "shown again after the restart, from the stored state"
     );
 }
+
+/// Found by the simulator (10,000 seeds, "Churn"): a user leaves right after joining, so the relay
+/// handles the Join and then the Leave; the `Joined` / `Waiting` / `PeerJoined` answering the Join
+/// arrive after `leave`. The client must not believe them (it holds no seat), so that joining again
+/// asks the relay for a seat instead of waiting in a room it is not in.
+#[test]
+fn room_events_answering_a_join_taken_back_are_ignored() {
+    let now = Instant::now();
+    let mut c = side(0, "Alice", 7, now).client;
+    c.handle_connected(now);
+    c.join(room());
+    c.leave(now);
+    while c.poll_output().is_some() {}
+    for frame in [
+        RelayFrame::Joined {
+            room: room(),
+            seat: 0,
+        },
+        RelayFrame::PeerJoined,
+        RelayFrame::Waiting,
+    ] {
+        c.handle_frame(frame, now);
+    }
+    assert_eq!(c.room(), None, "a late Joined gave the client a seat");
+    assert!(
+        !c.is_exchanging_keys(),
+        "a late PeerJoined started a key exchange"
+    );
+    let mut outputs = Vec::new();
+    while let Some(o) = c.poll_output() {
+        outputs.push(o);
+    }
+    assert!(
+        outputs.is_empty(),
+        "answers to a taken-back Join produced {outputs:?}"
+    );
+    // Joining again asks the relay.
+    c.join(room());
+    let mut decoder = FrameDecoder::<ClientFrame>::default();
+    while let Some(o) = c.poll_output() {
+        if let Output::Transmit(bytes) = o {
+            decoder.push(&bytes);
+        }
+    }
+    let mut frames = Vec::new();
+    while let Ok(Some(f)) = decoder.next_frame() {
+        frames.push(f);
+    }
+    assert_eq!(frames, vec![ClientFrame::Join { room: room() }]);
+}

@@ -453,6 +453,20 @@ impl<R: CryptoRngCore> Client<R> {
 
     /// One decoded frame from the relay.
     pub fn handle_frame(&mut self, frame: RelayFrame, now: Instant) {
+        let room_event = matches!(
+            frame,
+            RelayFrame::Joined { .. }
+                | RelayFrame::Redirected { .. }
+                | RelayFrame::Waiting
+                | RelayFrame::PeerJoined
+                | RelayFrame::PeerLeft
+        );
+        if room_event && self.room.is_none() {
+            // Answers to a Join we took back with `leave` (the relay handles our Join, then our
+            // Leave, in order): we hold no seat, whatever these say (§3.4). Believing a late
+            // `Joined` would leave the client sure of a seat the relay has already freed.
+            return;
+        }
         match frame {
             RelayFrame::Joined { room, seat } => {
                 self.seat = Some(seat);
