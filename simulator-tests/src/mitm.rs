@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
+use sans_io_proto::frame::RoomName;
 use sans_io_proto::{Client, ClientConfig, Fingerprint, IdentityKeyPair};
 
 use crate::identities::identities;
@@ -52,8 +53,11 @@ impl Mitm {
                 ChaCha20Rng::seed_from_u64(seed ^ n),
                 now,
             );
-            // Her clients sit "behind" the relay: connected, in no room of their own.
+            // Her clients sit "behind" the relay: connected, and believing they asked for a room
+            // (a client ignores room events while it asked for none, §3.4); their Join frames go
+            // nowhere, only their payloads are taken.
             c.handle_connected(now);
+            c.join(RoomName::new("mallory").expect("a valid room name"));
             c
         };
         Mitm {
