@@ -4,8 +4,9 @@ use sha2::{Digest, Sha256};
 
 use crate::labels;
 
-/// The SHA-256 fingerprint of an identity public key. Public data: it is what trust-on-first-use
-/// stores and what the safety number and its QR text are derived from.
+/// The SHA-256 fingerprint of an identity public key. Public data: it is what the contact book and
+/// the delivery state key their records by. (The safety number is derived from the public keys
+/// themselves, not from this value: PROTOCOL.md §8.1.)
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Fingerprint([u8; 32]);
 
