@@ -5,7 +5,8 @@ Written from PROTOCOL.md and the files under vectors/ only (not from the Rust so
 Python standard library only: SHA-256 and HMAC from hashlib/hmac; HKDF, AES-256, IGE, RSA-OAEP
 (SHA-256, MGF1-SHA256) and the MODP-2048 DH written out below from their definitions.
 
-It recomputes one v2 handshake and its first Data messages (vectors/transcripts/handshake-v2*.txt)
+It recomputes one v2 handshake and its first Data messages (vectors/transcripts/handshake-v2*.txt),
+then the Data messages of messages-v2-values.txt (the responder speaking first, every content type)
 step by step and compares every value with the published one byte for byte, printing one line per
 step:  PASS / FAIL / SKIP (the vectors do not contain what the step needs)  and the spec section.
 Exit status: 1 if any step FAILs, else 0.
@@ -899,11 +900,7 @@ def main():
              "needs the exponent of B's second ratchet key or of DHs_I2 (not in the vectors)")
 
     # --- §8.1 fingerprints and safety number ----------------------------------------------------
-    fp_I, fp_R = H(b"e2e-chat v1 identity", ik_I), H(b"e2e-chat v1 identity", ik_R)
-    if "fp_I" in V:
-        check("§8.1", "fp(ik_I), fp(ik_R)", (fp_I, fp_R), (hx("fp_I"), hx("fp_R")))
-    else:
-        skip("§8.1", f"fp(ik_I) = {fp_I.hex()[:16]}..", "the vectors publish no fingerprint")
+    check_messages(S, AD, eph_R, hx("x_R"), ik_I, ik_R)
 
     def digits(ik):
         h = H(b"e2e-chat v1 safety", ik)
@@ -930,14 +927,161 @@ def main():
     check_frames()
     check_sim_session(keys)
     check_identity_files(keys)
-    skip("§7.2", "Ack, Profile, Timer, Resume, ResumeOk and 0x20..=0x3F contents",
-         "no vector holds a decryptable body of these types (only Text)")
-    skip("§6.2", "a message on the responder's handshake chain (CK_R0, HK_R0, ratchet key eph_R)",
-         "in every published transcript the initiator speaks first")
+    skip("§7.2", "reserved reliable contents 0x20..=0x3F",
+         "no vector holds a decryptable body of these types")
     skip("§7.10 §10", "delivery state and sealed storage files", "no vectors exist")
 
     print(f"\n{RESULTS['PASS']} PASS, {RESULTS['FAIL']} FAIL, {RESULTS['SKIP']} SKIP")
     return 1 if RESULTS["FAIL"] else 0
+
+
+
+# ------------------------------------------------------------------------------------------------
+# vectors/transcripts/messages-v2-values.txt: the responder speaks first (§6.2), every content type
+# (§7.2), fp(ik_pub) (§8.1)
+
+def encode_content(ctype, fields):
+    """§7.2, from the table: the content bytes of one content."""
+    if ctype == 0x01:
+        (stream, number), expire, text = fields
+        return i2b(stream, 8) + i2b(number, 8) + i2b(expire, 4) + text.encode()
+    if ctype == 0x02:
+        return bytes([len(fields)]) + b"".join(i2b(s, 8) + i2b(n, 8) for s, n in fields)
+    if ctype == 0x03:
+        return fields.encode()
+    if ctype == 0x04:
+        (stream, number), version, expire = fields
+        return i2b(stream, 8) + i2b(number, 8) + i2b(version, 8) + i2b(expire, 4)
+    if ctype in (0x05, 0x06):
+        return fields
+    raise ValueError(f"type {ctype:#x}")
+
+
+def decode_content(ctype, c):
+    """§7.2 with its ranges: the fields of one content, or ValueError (Malformed)."""
+    def rid(b):
+        stream, number = b2i(b[:8]), b2i(b[8:16])
+        if stream == 0 or not 1 <= number < 2**63:
+            raise ValueError("id out of range")
+        return stream, number
+    if ctype == 0x01:
+        if not 21 <= len(c) <= 20 + 16384 or b2i(c[16:20]) > 31536000:
+            raise ValueError("Text size or expire_secs")
+        return rid(c[:16]), b2i(c[16:20]), c[20:].decode("utf-8")
+    if ctype == 0x02:
+        if not c or not 1 <= c[0] <= 64 or len(c) != 1 + 16 * c[0]:
+            raise ValueError("Ack size")
+        return [rid(c[1 + 16 * i:17 + 16 * i]) for i in range(c[0])]
+    if ctype == 0x03:
+        if not 1 <= len(c) <= 64:
+            raise ValueError("Profile size")
+        return c.decode("utf-8")
+    if ctype == 0x04:
+        if len(c) != 28 or b2i(c[16:24]) >= 2**63 or b2i(c[24:28]) > 31536000:
+            raise ValueError("Timer size or range")
+        return rid(c[:16]), b2i(c[16:24]), b2i(c[24:28])
+    if ctype in (0x05, 0x06):
+        if len(c) != 16:
+            raise ValueError("nonce size")
+        return c
+    raise ValueError(f"type {ctype:#x}")
+
+
+def check_messages(S, AD, eph_R, x_R, ik_I, ik_R):
+    path = VEC / "transcripts" / "messages-v2-values.txt"
+    if not path.exists():
+        skip("§6.2 §7.2 §8.1", "messages-v2-values.txt", "file missing")
+        return
+    M = read_values(path)
+    mx = lambda k: bytes.fromhex(M[k])
+
+    fp_I, fp_R = H(b"e2e-chat v1 identity", ik_I), H(b"e2e-chat v1 identity", ik_R)
+    check("§8.1", "fp(ik_I), fp(ik_R) = H(\"e2e-chat v1 identity\" || ik_pub)", (fp_I, fp_R),
+          (mx("fp_I"), mx("fp_R")))
+    check("§6.2", "messages: CK_R0, HK_R0, eph_R are those of the handshake",
+          (mx("CK_R0"), mx("HK_R0"), mx("eph_R")), (S["CK_R0"], S["HK_R0"], eph_R))
+
+    t0 = 1764120600000
+    nonce = b"resume nonce 16b"
+    # (name, type, fields, seq, sent_at) as the file's comments describe them
+    r_msgs = [("r1", 0x01, ((0xB, 1), 0, "hello alice"), 1, t0),
+              ("r2", 0x03, "Bob", 2, t0 + 1000),
+              ("r3", 0x04, ((0xB, 2), 1, 86400), 3, t0 + 2000),
+              ("r4", 0x05, nonce, 4, t0 + 3000)]
+    i_msgs = [("i1", 0x02, [(0xB, 1), (0xB, 2)], 1, t0 + 4000),
+              ("i2", 0x06, nonce, 2, t0 + 5000),
+              ("i3", 0x01, ((0xA, 1), 86400, "hello bob"), 3, t0 + 6000)]
+    tnames = {1: "Text", 2: "Ack", 3: "Profile", 4: "Timer", 5: "Resume", 6: "ResumeOk"}
+
+    def one(name, ctype, fields, seq, sent_at, hk, ck, dhs, n, recv_hk):
+        """Sender: KDF_CK, header, envelope (§6.3, §6.6, §7.1); receiver: opens it with its HKr."""
+        mk, ck_next = kdf_ck(ck)
+        check("§6.1", f"{name}: mk, ck' = KDF_CK(ck) ({'CK_R0' if ck == S['CK_R0'] else 'chain'} + {n})",
+              (ck, hk, mk, ck_next), (mx(f"{name}.ck"), mx(f"{name}.hk"), mx(f"{name}.mk"),
+                                      mx(f"{name}.ck_next")))
+        env = mx(f"{name}.envelope")
+        hn = env[2:18]
+        hks, mks = header_keys(hk, hn), message_keys(mk)
+        check("§6.1", f"{name}: header keys(hk, hn) and message keys(mk)",
+              [hks[f] for f in ("aes_key", "aes_iv", "mac_key")]
+              + [mks[f] for f in ("aes_key", "aes_iv", "mac_key")],
+              [mx(f"{name}.{s}.{f}") for s in ("header_keys", "message_keys")
+               for f in ("aes_key", "aes_iv", "mac_key")])
+        header = dhs + i2b(0, 4) + i2b(n, 4) + b"\x00" * 8
+        check("§6.3", f"{name}: header = DHs || PN=0 || Ns={n} || 0^8", header, mx(f"{name}.header"))
+        body = open_data_body(mk, env, AD)
+        if body is None:
+            report("FAIL", "§6.6", f"{name}: body_tag", "does not verify under mk")
+            return
+        try:
+            b = parse_body(body)
+            got = decode_content(b["type"], b["content"])
+        except (ValueError, UnicodeDecodeError) as e:
+            report("FAIL", "§7.2", f"{name}: body", f"does not parse: {e}")
+            return
+        check("§7.2", f"{name}: {tnames[ctype]} body fields (type, seq, sent_at_ms, content)",
+              (b["type"], b["seq"], b["sent_at"], got), (ctype, seq, sent_at, fields))
+        content = encode_content(ctype, fields)
+        check("§7.2", f"{name}: {tnames[ctype]} content bytes from the table", content,
+              mx(f"{name}.content"))
+        ln = len(content)
+        base = -(-(21 + ln + 12) // 256) * 256
+        check("§7.1", f"{name}: N = roundup(21+len+12,256)+256r, 12<=pad<=779",
+              (len(body) in [base + 256 * r for r in range(3)], 12 <= b["pad"] <= 779), (True, True))
+        rebuilt = (bytes([ctype]) + i2b(seq, 8) + i2b(sent_at, 8) + i2b(ln, 4) + content
+                   + body[21 + ln:])
+        check("§7.1", f"{name}: body plaintext re-encoded (pad from the envelope)", rebuilt,
+              mx(f"{name}.body"))
+        again = data_envelope(hk, hn, header, mk, rebuilt, AD)
+        check("§6.6", f"{name}: envelope re-encrypted byte for byte", again, env)
+        check("§6.6", f"{name}: body_tag, header_tag", (again[-64:-32], again[-32:]),
+              (mx(f"{name}.body_tag"), mx(f"{name}.header_tag")))
+        check("§6.4", f"{name}: the receiver's header key opens the header",
+              open_data_header(recv_hk, env, AD), header)
+
+    # R speaks first: DHs = eph_R, HKs = HK_R0, CKs = CK_R0 (§6.2); I's HKr = HK_R0 (no DH step,
+    # eph_R is I's DHr).
+    ck = S["CK_R0"]
+    for n, (name, ctype, fields, seq, sent_at) in enumerate(r_msgs):
+        one(name, ctype, fields, seq, sent_at, S["HK_R0"], ck, eph_R, n, S["HK_R0"])
+        ck = kdf_ck(ck)[1]
+
+    # I answers on KDF_RK(RK0, DH(DHs_I, eph_R)), HKs = HK_I0. R receives i1 under NHKr = HK_I0,
+    # steps (its CKr = KDF_RK(RK0, DH(eph_R, DHs_I)).ck), then i2, i3 under HKr = HK_I0.
+    i1 = mx("i1.envelope")
+    check("§6.4", "R: i1 opens under NHKr = HK_I0 (R has no HKr yet: a DH step)",
+          open_data_header(S["HK_I0"], i1, AD) is not None, True)
+    DHs_I = mx("i1.header")[:256]
+    check("§2 DH", "i1's ratchet key DHs_I passes the public-value checks", dh_public_ok(DHs_I), True)
+    dh1 = DH(x_R, DHs_I)
+    RK1, CKs_I, NHKs_I = kdf_rk(S["RK0"], dh1)
+    check("§6.2", "I's chain KDF_RK(RK0, DH(DHs_I, eph_R)) (computed as R, from x_R)",
+          (DHs_I, dh1, RK1, CKs_I, NHKs_I, S["HK_I0"]),
+          (mx("DHs_I"), mx("DH(DHs_I, eph_R)"), mx("RK_1"), mx("CKs_I"), mx("NHKs_I"), mx("HK_I0")))
+    ck = CKs_I
+    for n, (name, ctype, fields, seq, sent_at) in enumerate(i_msgs):
+        one(name, ctype, fields, seq, sent_at, S["HK_I0"], ck, DHs_I, n, S["HK_I0"])
+        ck = kdf_ck(ck)[1]
 
 
 def check_identity_files(keys):
