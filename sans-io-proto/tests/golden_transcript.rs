@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{From, pair, vectors_dir};
+use common::{From, pair};
 
 const FILE: &str = "transcripts/handshake-v2.txt";
 /// The seed of `common::pair` (A: 2026, B: 2026 ^ 0x5eed5eed).
@@ -58,22 +58,11 @@ fn render() -> String {
 
 #[test]
 fn handshake_and_messages_are_byte_exact() {
-    let path = vectors_dir().join(FILE);
     let got = render();
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, &got).unwrap();
-    }
-    let want = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    if got != want {
-        let first = got.lines().zip(want.lines()).position(|(g, w)| g != w);
-        panic!(
-            "transcript differs from {FILE} (first differing line: {first:?}); see the file header"
-        );
-    }
+    common::golden::check_against_file(FILE, &got);
     // And the recording is self-consistent: the 8 handshake envelopes in protocol order, then 4
     // Data envelopes alternating A, B, all version 2.
-    let lines: Vec<(&str, &str)> = want
+    let lines: Vec<(&str, &str)> = got
         .lines()
         .filter(|l| !l.starts_with('#'))
         .map(|l| (&l[..1], &l[2..6]))

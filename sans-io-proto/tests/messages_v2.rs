@@ -14,10 +14,9 @@
 
 mod common;
 
-use std::fmt::Write as _;
-
-use common::spec::{self, KeySet};
-use common::{alice, bob, pair, vectors_dir};
+use common::golden::Out;
+use common::spec;
+use common::{alice, bob, pair};
 use sans_io_proto::{Content, Fingerprint, MessageId, Session};
 
 const FILE: &str = "transcripts/messages-v2-values.txt";
@@ -28,26 +27,6 @@ const RESUME_NONCE: [u8; 16] = *b"resume nonce 16b";
 /// `sent_at_ms` of the first message; each next one adds 1000.
 const T0: u64 = 1_764_120_600_000;
 const L_FINGERPRINT: &[u8] = b"e2e-chat v1 identity";
-
-#[derive(Default)]
-struct Out(String);
-
-impl Out {
-    fn section(&mut self, title: &str) {
-        let _ = write!(self.0, "\n# {title}\n");
-    }
-    fn hex(&mut self, name: &str, bytes: &[u8]) {
-        let _ = writeln!(self.0, "{name} = {}", hex::encode(bytes));
-    }
-    fn text(&mut self, name: &str, value: &str) {
-        let _ = writeln!(self.0, "{name} = {value}");
-    }
-    fn keys(&mut self, name: &str, k: &KeySet) {
-        self.hex(&format!("{name}.aes_key"), &k.aes_key());
-        self.hex(&format!("{name}.aes_iv"), &k.aes_iv());
-        self.hex(&format!("{name}.mac_key"), &k.mac_key());
-    }
-}
 
 fn id(stream: u64, number: u64) -> MessageId {
     MessageId { stream, number }
@@ -327,26 +306,13 @@ fn render() -> String {
 
 #[test]
 fn responder_first_and_every_content_type_match_the_spec_and_the_file() {
-    let path = vectors_dir().join(FILE);
-    let got = render();
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, &got).unwrap();
-    }
-    let want = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    if got != want {
-        let first = got.lines().zip(want.lines()).position(|(g, w)| g != w);
-        panic!("values differ from {FILE} (first differing line: {first:?})");
-    }
+    common::golden::check_against_file(FILE, &render());
 }
 
 #[test]
 fn the_file_names_every_message_once() {
-    let want = std::fs::read_to_string(vectors_dir().join(FILE)).unwrap();
-    let names: Vec<&str> = want
-        .lines()
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| l.split_once(" = ").expect("name = value").0)
-        .collect();
+    let owned = common::golden::value_names(FILE);
+    let names: Vec<&str> = owned.iter().map(String::as_str).collect();
     for m in ["r1", "r2", "r3", "r4", "i1", "i2", "i3"] {
         for f in [
             "hk", "ck", "mk", "hn", "header", "content", "body", "envelope",

@@ -22,36 +22,14 @@
 
 mod common;
 
-use std::fmt::Write as _;
-
-use common::spec::{self, Agreed, KeySet};
+use common::golden::Out;
+use common::spec::{self, Agreed};
 use common::{From, alice, bob, pair, text, vectors_dir};
 use sans_io_proto::SafetyNumber;
 use sans_io_proto::crypto::dh::DhPrivateKey;
 
 const FILE: &str = "transcripts/handshake-v2-values.txt";
 const SEED: u64 = 2026;
-
-/// Collects `name = hex` lines under section comments.
-#[derive(Default)]
-struct Out(String);
-
-impl Out {
-    fn section(&mut self, title: &str) {
-        let _ = write!(self.0, "\n# {title}\n");
-    }
-    fn hex(&mut self, name: &str, bytes: &[u8]) {
-        let _ = writeln!(self.0, "{name} = {}", hex::encode(bytes));
-    }
-    fn text(&mut self, name: &str, value: &str) {
-        let _ = writeln!(self.0, "{name} = {value}");
-    }
-    fn keys(&mut self, name: &str, k: &KeySet) {
-        self.hex(&format!("{name}.aes_key"), &k.aes_key());
-        self.hex(&format!("{name}.aes_iv"), &k.aes_iv());
-        self.hex(&format!("{name}.mac_key"), &k.mac_key());
-    }
-}
 
 /// Runs the golden handshake and messages, rebuilds everything with `common::spec`, and renders
 /// the values. Panics where the real code and the spec disagree.
@@ -309,26 +287,13 @@ fn data_values(
 
 #[test]
 fn every_intermediate_value_matches_the_spec_and_the_file() {
-    let path = vectors_dir().join(FILE);
-    let got = render();
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, &got).unwrap();
-    }
-    let want = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    if got != want {
-        let first = got.lines().zip(want.lines()).position(|(g, w)| g != w);
-        panic!("values differ from {FILE} (first differing line: {first:?})");
-    }
+    common::golden::check_against_file(FILE, &render());
 }
 
 #[test]
 fn the_file_parses_as_name_value_lines_and_names_every_spec_value() {
-    let want = std::fs::read_to_string(vectors_dir().join(FILE)).unwrap();
-    let names: Vec<&str> = want
-        .lines()
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| l.split_once(" = ").expect("name = value").0)
-        .collect();
+    let owned = common::golden::value_names(FILE);
+    let names: Vec<&str> = owned.iter().map(String::as_str).collect();
     for needed in [
         "Hello_I",
         "Hello_R",

@@ -10,6 +10,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use sans_io_proto::{Content, Handshake, HandshakeError, IdentityKeyPair, MessageId, Session};
 
+pub mod golden;
 pub mod spec;
 
 /// A deterministic RNG for a test.
