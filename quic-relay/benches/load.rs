@@ -57,6 +57,10 @@ struct Args {
     /// An older relay binary to measure first, with the flags main's relay takes.
     #[arg(long)]
     baseline: Option<PathBuf>,
+    /// Other builds of this relay (same flags as this one, e.g. the previous commit's) to
+    /// measure after the baseline and before this relay, each labelled by its file name.
+    #[arg(long, value_delimiter = ',')]
+    compare: Vec<PathBuf>,
     /// Run this binary (built from this tree, e.g. an experiment) instead of the bench's own.
     #[arg(long)]
     relay_bin: Option<PathBuf>,
@@ -86,6 +90,8 @@ enum Kind {
     This(Option<usize>),
     /// Another binary, started with main's flags.
     Baseline(PathBuf),
+    /// Another build of this relay, with this relay's flags (and worker count).
+    Other(PathBuf, Option<usize>),
     /// Already running.
     External(SocketAddr, [u8; 32]),
 }
@@ -98,6 +104,16 @@ impl Kind {
             }
             Kind::This(None) => "this relay".into(),
             Kind::Baseline(_) => "baseline (main)".into(),
+            Kind::Other(path, workers) => {
+                let name = path.file_name().map_or_else(
+                    || path.display().to_string(),
+                    |n| n.to_string_lossy().into(),
+                );
+                match workers {
+                    Some(w) => format!("{name}, {w} worker{}", if *w == 1 { "" } else { "s" }),
+                    None => name,
+                }
+            }
             Kind::External(addr, _) => format!("relay at {addr}"),
         }
     }
@@ -128,16 +144,19 @@ impl Relay {
                     _dir: TempDir(std::env::temp_dir().join("e2e-load-unused")),
                 };
             }
-            Kind::This(workers) => {
+            Kind::This(workers) | Kind::Other(_, workers) => {
                 let mut flags: Vec<String> = ["--max-connections", "30000", "--max-rooms", "30000"]
                     .map(String::from)
                     .to_vec();
                 if let Some(w) = workers {
                     flags.extend(["--workers".into(), w.to_string()]);
                 }
-                let binary = this_bin
-                    .cloned()
-                    .unwrap_or_else(|| env!("CARGO_BIN_EXE_quic-relay").into());
+                let binary = match kind {
+                    Kind::Other(path, _) => path.clone(),
+                    _ => this_bin
+                        .cloned()
+                        .unwrap_or_else(|| env!("CARGO_BIN_EXE_quic-relay").into()),
+                };
                 (binary, flags)
             }
             Kind::Baseline(path) => (
@@ -492,11 +511,15 @@ fn kinds(args: &Args) -> Vec<Kind> {
         return vec![Kind::External(addr, pin)];
     }
     let mut kinds: Vec<Kind> = args.baseline.iter().cloned().map(Kind::Baseline).collect();
-    if args.workers.is_empty() {
-        kinds.push(Kind::This(None));
+    let workers: Vec<Option<usize>> = if args.workers.is_empty() {
+        vec![None]
     } else {
-        kinds.extend(args.workers.iter().map(|&w| Kind::This(Some(w))));
+        args.workers.iter().map(|&w| Some(w)).collect()
+    };
+    for path in &args.compare {
+        kinds.extend(workers.iter().map(|&w| Kind::Other(path.clone(), w)));
     }
+    kinds.extend(workers.iter().map(|&w| Kind::This(w)));
     kinds
 }
 
@@ -515,6 +538,7 @@ fn main() {
             hold: 0,
             workers: vec![1, 2],
             baseline: None,
+            compare: Vec::new(),
             relay_bin: None,
             runs: 1,
             relay_cpus: None,

@@ -71,25 +71,42 @@ pub(crate) enum ToConn {
     Close(ErrorCode),
 }
 
-/// A connection's mailbox: the shards' messages for it, in order. Unlike a channel it allocates
-/// nothing until a message arrives (an idle connection costs a few dozen bytes here, not a
-/// channel block of 32 slots), and it is unbounded only in count: every frame in it is charged
-/// ([`OutFrame`]), and the other messages follow the connection's own rate-limited requests.
+/// A connection's mailbox: messages for its task, in order (the shards' and its peer's
+/// [`ToConn`], and, in a second mailbox, the QUIC endpoint's datagrams for it). Unlike a channel it
+/// allocates nothing until a message arrives (an idle connection costs a few dozen bytes here, not
+/// a channel block of 32 slots, 6.7 KB for QUIC events), and it is unbounded only in count: every
+/// frame in it is charged ([`OutFrame`]), the other messages follow the connection's own
+/// rate-limited requests, and QUIC datagrams are bounded by what the client may send unacknowledged.
 /// One task reads it (the connection's), so a single waker slot does.
-#[derive(Debug, Default)]
-pub(crate) struct Mailbox {
-    inner: std::sync::Mutex<MailboxInner>,
+#[derive(Debug)]
+pub(crate) struct Mailbox<T = ToConn> {
+    inner: std::sync::Mutex<MailboxInner<T>>,
 }
 
-#[derive(Debug, Default)]
-struct MailboxInner {
-    queue: VecDeque<ToConn>,
+impl<T> Default for Mailbox<T> {
+    fn default() -> Self {
+        Mailbox {
+            inner: std::sync::Mutex::new(MailboxInner {
+                queue: VecDeque::new(),
+                closed: false,
+                waker: None,
+            }),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct MailboxInner<T> {
+    queue: VecDeque<T>,
     closed: bool,
     waker: Option<std::task::Waker>,
 }
 
-impl Mailbox {
-    fn lock(&self) -> std::sync::MutexGuard<'_, MailboxInner> {
+/// Capacity a drained mailbox keeps; a burst that grew it beyond this gives the rest back.
+const MAILBOX_KEEP: usize = 4;
+
+impl<T> Mailbox<T> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, MailboxInner<T>> {
         // Nothing panics while holding this lock; a poisoned one is still consistent.
         self.inner
             .lock()
@@ -97,7 +114,7 @@ impl Mailbox {
     }
 
     /// Delivers a message (dropped, with its charge, if the mailbox is closed).
-    pub(crate) fn send(&self, message: ToConn) {
+    pub(crate) fn send(&self, message: T) {
         let (refused, waker) = {
             let mut m = self.lock();
             if m.closed {
@@ -113,9 +130,31 @@ impl Mailbox {
         }
     }
 
+    /// Delivers a message unless `limit` messages already wait (or the mailbox is closed);
+    /// says whether it was delivered.
+    pub(crate) fn send_within(&self, message: T, limit: usize) -> bool {
+        let waker = {
+            let mut m = self.lock();
+            if m.closed || m.queue.len() >= limit {
+                return false;
+            }
+            m.queue.push_back(message);
+            m.waker.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+        true
+    }
+
     /// The next message, if one is there.
-    pub(crate) fn try_recv(&self) -> Option<ToConn> {
-        self.lock().queue.pop_front()
+    pub(crate) fn try_recv(&self) -> Option<T> {
+        let mut m = self.lock();
+        let next = m.queue.pop_front();
+        if next.is_none() && m.queue.capacity() > MAILBOX_KEEP {
+            m.queue.shrink_to(MAILBOX_KEEP);
+        }
+        next
     }
 
     /// Ready when a message is waiting (take it with [`Self::try_recv`]); otherwise registers the

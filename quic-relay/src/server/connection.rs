@@ -27,7 +27,8 @@ use tokio::sync::OwnedSemaphorePermit;
 use tracing::{debug, info, warn};
 
 use super::budget::{Charge, ConnHandle, OutFrame, ToConn, take, try_take};
-use super::{CLOSE_LINGER, Ctx};
+use super::quic::{Opened, QuicConn, Read, Write, WriteAll};
+use super::{CLOSE_LINGER, Ctx, REFUSAL_TIMEOUT};
 use crate::core::{
     Admit, ConnEvent, ConnId, ConnOutput, ConnState, PairingId, ShardCall, ShardRequest, frame_cost,
 };
@@ -40,40 +41,38 @@ pub(crate) struct Admission {
 }
 
 /// Serves one accepted connection until it ends.
-pub(crate) async fn serve(ctx: Arc<Ctx>, incoming: Box<quinn::Incoming>, admission: Admission) {
-    // The handshake is bounded by the QUIC idle timeout. (`incoming` comes boxed: as an argument
-    // of this future it would otherwise take its full size for the connection's whole life.)
-    let connection = match (*incoming).await {
-        Ok(c) => c,
-        Err(e) => return debug!(error = %e, "handshake failed"),
-    };
+pub(crate) async fn serve(ctx: Arc<Ctx>, mut quic: Box<QuicConn>, admission: Admission) {
     let mut shutdown = ctx.shutdown.clone();
-    let streams = tokio::select! {
-        s = connection.accept_bi() => s.ok(),
-        () = tokio::time::sleep(ctx.limits.stream_timeout) => {
-            info!(remote = %connection.remote_address(), "no stream opened in time: closing");
-            close(&connection, Some(ErrorCode::StreamTimeout));
-            None
+    // The handshake is bounded by the QUIC idle timeout, the stream by `stream_timeout`.
+    match quic
+        .open_stream(None, ctx.limits.stream_timeout, Some(&mut shutdown))
+        .await
+    {
+        Opened::Yes => {}
+        Opened::Lost => {
+            drop(admission);
+            return quic.drain().await;
         }
-        _ = shutdown.wait_for(|stop| *stop) => {
-            close(&connection, Some(ErrorCode::ShuttingDown));
-            None
+        Opened::TimedOut => {
+            info!(remote = %quic.remote_address(), "no stream opened in time: closing");
+            close(&mut quic, Some(ErrorCode::StreamTimeout));
+            drop(admission);
+            return quic.drain().await;
         }
-    };
-    let Some((send, recv)) = streams else {
-        drop(admission);
-        return;
-    };
+        Opened::Shutdown => {
+            close(&mut quic, Some(ErrorCode::ShuttingDown));
+            drop(admission);
+            return quic.drain().await;
+        }
+    }
     let id = ConnId(ctx.next_id.fetch_add(1, Ordering::Relaxed));
-    debug!(conn = id.0, remote = %connection.remote_address(), "connected");
+    debug!(conn = id.0, remote = %quic.remote_address(), "connected");
     let me = ConnHandle::new(id, ctx.limits.queue_bytes);
     let now = Instant::now();
-    let mut driver = Driver {
+    let mut driver = Box::new(Driver {
         state: ConnState::new(&ctx.limits, ctx.shards.len(), now),
         ctx,
-        connection,
-        send,
-        recv,
+        quic,
         me,
         decoder: FrameDecoder::new(),
         inbound: None,
@@ -90,24 +89,52 @@ pub(crate) async fn serve(ctx: Arc<Ctx>, incoming: Box<quinn::Incoming>, admissi
         read_finished: false,
         left_shard: false,
         end: None,
-    };
-    // The driver lives here, once; `run` and `finish` borrow it (a task's future is a
-    // connection's biggest allocation of the relay's own).
+    });
+    // The driver is boxed, once; `run` and `finish` borrow it (the task's future stays small).
     let end = driver.run().await;
     driver.finish(end).await;
     drop(admission);
     debug!(conn = id.0, "disconnected");
+    let Driver { quic, .. } = *driver;
+    quic.drain().await;
+}
+
+/// Refuses a connection so that it reads why (PROTOCOL.md §3.6): handshake, wait for its stream,
+/// an `Error` frame, the end of the stream, a moment for the client to receive it, then the QUIC
+/// close with the same code.
+pub(crate) async fn refuse(mut quic: Box<QuicConn>, why: &'static str, slot: OwnedSemaphorePermit) {
+    warn!(why, "refusing a connection");
+    match quic
+        .open_stream(Some(REFUSAL_TIMEOUT), REFUSAL_TIMEOUT, None)
+        .await
+    {
+        Opened::Yes => {
+            let frame = RelayFrame::error(ErrorCode::ServerFull, why).to_bytes();
+            if let WriteAll::Done = quic.write_all(&frame, REFUSAL_TIMEOUT).await {
+                quic.finish();
+                quic.linger(CLOSE_LINGER).await;
+            }
+        }
+        Opened::Lost => {
+            drop(slot);
+            return quic.drain().await;
+        }
+        Opened::TimedOut | Opened::Shutdown => {}
+    }
+    quic.close(ErrorCode::ServerFull.to_u16(), why.as_bytes());
+    drop(slot);
+    quic.drain().await;
 }
 
 /// Closes a connection with a relay error code (0 for none) as its QUIC application code.
-fn close(connection: &quinn::Connection, code: Option<ErrorCode>) {
-    let (value, reason): (u16, &[u8]) = match code {
+fn close(quic: &mut QuicConn, code: Option<ErrorCode>) {
+    let (value, reason): (u16, &'static [u8]) = match code {
         None => (0, b"closed"),
         Some(ErrorCode::SlowReader) => (ErrorCode::SlowReader.to_u16(), b"not reading"),
         Some(ErrorCode::StreamTimeout) => (ErrorCode::StreamTimeout.to_u16(), b"no stream"),
         Some(c) => (c.to_u16(), b"closed by relay"),
     };
-    connection.close(value.into(), reason);
+    quic.close(value, reason);
 }
 
 /// Bytes a connection may read beyond the frame it has charged (covered by its reservation,
@@ -151,9 +178,8 @@ enum End {
 
 struct Driver {
     ctx: Arc<Ctx>,
-    connection: quinn::Connection,
-    send: quinn::SendStream,
-    recv: quinn::RecvStream,
+    /// Boxed: moved in and out of the task's future without copying QUIC's state around.
+    quic: Box<QuicConn>,
     me: ConnHandle,
     state: ConnState,
     decoder: FrameDecoder<ClientFrame>,
@@ -204,38 +230,47 @@ impl Driver {
             self.collect();
         }
         let inbox = self.me.inbox.clone();
+        let datagrams = self.quic.inbox();
         let mut held = false;
         loop {
+            let now = Instant::now();
+            self.quic.handle_input(now);
+            if self.quic.is_lost() {
+                return End::Lost;
+            }
+            // A frame that was held back and no longer is restarts the idle clock before the
+            // clock is looked at.
+            self.note_release(&mut held, now);
+            if self.driver_deadline().is_some_and(|d| d <= now) {
+                self.on_timer();
+            }
             while let Some(message) = inbox.try_recv() {
                 self.on_message(message);
             }
-            self.advance();
+            self.read_and_write();
             if let Some(end) = self.end {
                 return end;
             }
-            if held && !self.holding_back() {
-                self.state.handle_released(Instant::now());
+            self.note_release(&mut held, Instant::now());
+            self.quic.flush().await;
+            // One timer for the QUIC connection's deadlines and the driver's.
+            let deadline = [self.driver_deadline(), self.quic.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min();
+            if deadline != timer_at {
+                timer_at = deadline;
+                let at = deadline.map_or_else(never, tokio::time::Instant::from_std);
+                timer.as_mut().reset(at);
             }
-            held = self.holding_back();
-            // Re-arm the timer only to fire earlier: a deadline that moved later (the idle
-            // deadline does on every frame) is found when the earlier one fires, which saves a
-            // timer-wheel update per frame.
-            let deadline = self.next_deadline();
-            if let Some(d) = deadline
-                && timer_at.is_none_or(|armed| d < armed)
-            {
-                timer_at = Some(d);
-                timer.as_mut().reset(tokio::time::Instant::from_std(d));
-            }
-            let can_read = self.can_read();
-            let want = self.read_size();
             tokio::select! {
                 biased;
+                () = std::future::poll_fn(|cx| datagrams.poll_ready(cx)) => {}
                 () = std::future::poll_fn(|cx| inbox.poll_ready(cx)) => {}
                 () = &mut timer => {
+                    // Handled at the top of the loop (QUIC's timer and the driver's).
                     timer_at = None;
                     timer.as_mut().reset(never());
-                    self.on_timer();
                 }
                 changed = shutdown.changed(), if shutdown_live => {
                     shutdown_live = changed.is_ok();
@@ -248,17 +283,44 @@ impl Driver {
                     self.acquire = None;
                     self.on_acquired(got);
                 }
-                result = self.send.write(self.writes.front().map_or(&[][..], |f| &f.bytes[self.written..])), if !self.writes.is_empty() => {
-                    match result {
-                        Ok(n) => self.on_written(n),
-                        Err(_) => self.end = Some(End::Lost),
-                    }
+            }
+        }
+    }
+
+    /// Tells the state machine when the relay stops holding the client's next frame back.
+    fn note_release(&mut self, held: &mut bool, now: Instant) {
+        if *held && !self.holding_back() {
+            self.state.handle_released(now);
+        }
+        *held = self.holding_back();
+    }
+
+    /// Reads the client's stream while the next frame can be taken, and writes what is queued
+    /// while QUIC takes it.
+    fn read_and_write(&mut self) {
+        loop {
+            self.advance();
+            if !self.can_read() {
+                break;
+            }
+            match self.quic.read(self.read_size()) {
+                Read::Data(bytes) => self.decoder.push(&bytes),
+                Read::Finished => self.read_finished = true,
+                Read::Blocked => break,
+                Read::Gone => {
+                    self.end = Some(End::Lost);
+                    return;
                 }
-                chunk = self.recv.read_chunk(want, true), if can_read => match chunk {
-                    Ok(Some(chunk)) => self.decoder.push(&chunk.bytes),
-                    Ok(None) => self.read_finished = true,
-                    Err(_) => self.end = Some(End::Lost),
-                },
+            }
+        }
+        while let Some(front) = self.writes.front() {
+            match self.quic.write(&front.bytes[self.written..]) {
+                Write::Took(n) => self.on_written(n),
+                Write::Blocked => break,
+                Write::Gone => {
+                    self.end = Some(End::Lost);
+                    return;
+                }
             }
         }
     }
@@ -641,7 +703,8 @@ impl Driver {
         }
     }
 
-    fn next_deadline(&self) -> Option<Instant> {
+    /// The driver's next deadline (idle, a deferred frame's tokens, the write stall).
+    fn driver_deadline(&self) -> Option<Instant> {
         let stall = (!self.writes.is_empty())
             .then(|| self.progress_at + self.ctx.limits.write_stall_timeout);
         let idle = self.state.poll_timeout().filter(|_| !self.holding_back());
@@ -666,34 +729,28 @@ impl Driver {
             End::Lost => {}
             End::Hard(code) => {
                 self.writes.clear();
-                close(&self.connection, Some(code));
+                close(&mut self.quic, Some(code));
             }
             End::Graceful(code) => {
                 let stall = self.ctx.limits.write_stall_timeout;
                 while let Some(frame) = self.writes.pop_front() {
                     let rest = &frame.bytes[self.written.min(frame.bytes.len())..];
                     self.written = 0;
-                    match tokio::time::timeout(stall, self.send.write_all(rest)).await {
-                        Ok(Ok(())) => {}
-                        Ok(Err(_)) => return,
-                        Err(_) => {
+                    match self.quic.write_all(rest, stall).await {
+                        WriteAll::Done => {}
+                        WriteAll::Gone => return,
+                        WriteAll::Stalled => {
                             self.writes.clear();
-                            return close(&self.connection, Some(ErrorCode::SlowReader));
+                            return close(&mut self.quic, Some(ErrorCode::SlowReader));
                         }
                     }
                 }
                 // Finish the stream and give the client a moment to receive it all (the
                 // acknowledgement of the last byte), so it reads the final Error frame before
                 // the close, then close.
-                let _ = self.send.finish();
-                let _ = tokio::time::timeout(CLOSE_LINGER, async {
-                    tokio::select! {
-                        _ = self.send.stopped() => {}
-                        _ = self.connection.closed() => {}
-                    }
-                })
-                .await;
-                close(&self.connection, code);
+                self.quic.finish();
+                self.quic.linger(CLOSE_LINGER).await;
+                close(&mut self.quic, code);
             }
         }
     }

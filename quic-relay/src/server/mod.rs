@@ -12,6 +12,7 @@
 
 mod budget;
 mod connection;
+mod quic;
 mod shard_worker;
 
 use std::net::SocketAddr;
@@ -20,9 +21,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use sans_io_proto::frame::{ErrorCode, RelayFrame};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
-use tracing::{debug, info, warn};
+use tokio::sync::{Semaphore, mpsc, watch};
+use tracing::info;
 
 pub use budget::CONTROL_ALLOWANCE;
 
@@ -51,7 +51,7 @@ pub const CLOSE_LINGER: Duration = Duration::from_secs(2);
 pub const MAX_REFUSALS: usize = 64;
 
 /// How long a refused connection may take for its handshake and stream.
-const REFUSAL_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const REFUSAL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Relay settings.
 #[derive(Debug, Clone)]
@@ -124,7 +124,7 @@ pub(crate) struct Ctx {
     pub(crate) memory: Arc<Semaphore>,
     /// Connection slots.
     slots: Arc<Semaphore>,
-    refusals: Arc<Semaphore>,
+    pub(crate) refusals: Arc<Semaphore>,
     pub(crate) stats: Arc<SharedStats>,
     pub(crate) next_id: AtomicU64,
     pub(crate) shutdown: watch::Receiver<bool>,
@@ -201,9 +201,8 @@ pub struct RelayHandle {
     local_addr: SocketAddr,
     fingerprint: [u8; 32],
     ctx: Arc<Ctx>,
-    endpoint: quinn::Endpoint,
     shutdown: watch::Sender<bool>,
-    accept_task: tokio::task::JoinHandle<()>,
+    endpoint_task: tokio::task::JoinHandle<()>,
 }
 
 /// The relay server.
@@ -227,20 +226,21 @@ impl Relay {
             addr: config.listen,
             source,
         };
-        let socket = crate::socket::bind_udp(config.listen).map_err(bind_err)?;
-        let runtime = quinn::default_runtime()
-            .ok_or_else(|| bind_err(std::io::Error::other("no async runtime for quinn")))?;
-        let endpoint = quinn::Endpoint::new(
-            quinn::EndpointConfig::default(),
-            Some(server),
-            socket,
-            runtime,
-        )
-        .map_err(bind_err)?;
-        let local_addr = endpoint.local_addr().map_err(|source| RelayError::Bind {
-            addr: config.listen,
-            source,
-        })?;
+        let socket = crate::socket::bind_udp(config.listen)
+            .and_then(quic::Socket::new)
+            .map_err(bind_err)?;
+        let local_addr = socket.local_addr().map_err(bind_err)?;
+        let mut endpoint_config = quinn::EndpointConfig::default();
+        // A valid QUIC value (at least 1,200): `ok()` only keeps the type checker content.
+        endpoint_config
+            .max_udp_payload_size(quic::MAX_DATAGRAM as u16)
+            .ok();
+        let endpoint = quinn_proto::Endpoint::new(
+            Arc::new(endpoint_config),
+            Some(Arc::new(server)),
+            !socket.may_fragment(),
+            None,
+        );
 
         let workers = config.workers.max(1);
         let stats = Arc::new(SharedStats {
@@ -272,15 +272,21 @@ impl Relay {
             next_id: AtomicU64::new(1),
             shutdown: shutdown_rx,
         });
-        let accept_task = tokio::spawn(accept_loop(endpoint.clone(), ctx.clone()));
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let endpoint_task = tokio::spawn(quic::run_endpoint(
+            endpoint,
+            Arc::new(socket),
+            ctx.clone(),
+            events_tx,
+            events,
+        ));
         info!(%local_addr, workers, pin = %cert::fingerprint_hex(&cert.fingerprint()), "relay listening");
         Ok(RelayHandle {
             local_addr,
             fingerprint: cert.fingerprint(),
             ctx,
-            endpoint,
             shutdown,
-            accept_task,
+            endpoint_task,
         })
     }
 }
@@ -308,64 +314,18 @@ impl RelayHandle {
 
     /// Stops accepting, tells every client `ShuttingDown` (each gets its `Error` frame and the
     /// end of its stream, then the QUIC close), and waits for them (a few seconds at most).
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
         let deadline = tokio::time::Instant::now() + CLOSE_LINGER + Duration::from_secs(1);
         while self.ctx.stats().connections > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        self.endpoint.close(
-            ErrorCode::ShuttingDown.to_u16().into(),
-            b"relay shutting down",
-        );
-        let _ = tokio::time::timeout(Duration::from_secs(2), self.endpoint.wait_idle()).await;
-        self.accept_task.abort();
-    }
-}
-
-async fn accept_loop(endpoint: quinn::Endpoint, ctx: Arc<Ctx>) {
-    let mut shutdown = ctx.shutdown.clone();
-    loop {
-        tokio::select! {
-            incoming = endpoint.accept() => {
-                let Some(incoming) = incoming else { return };
-                match ctx.admit() {
-                    Ok(admission) => {
-                        tokio::spawn(connection::serve(ctx.clone(), Box::new(incoming), admission));
-                    }
-                    Err(why) => match ctx.refusals.clone().try_acquire_owned() {
-                        Ok(slot) => {
-                            tokio::spawn(refuse(incoming, why, slot));
-                        }
-                        Err(_) => {
-                            debug!("refusing a connection before its handshake");
-                            incoming.refuse();
-                        }
-                    },
-                }
-            }
-            _ = shutdown.wait_for(|stop| *stop) => return,
+        // The endpoint task ends once every connection is drained (their closes sent).
+        if tokio::time::timeout(Duration::from_secs(2), &mut self.endpoint_task)
+            .await
+            .is_err()
+        {
+            self.endpoint_task.abort();
         }
     }
-}
-
-/// Refuses a connection so that it reads why: handshake, wait for its stream, an `Error` frame,
-/// the end of the stream, a moment for the client to receive it, then the QUIC close.
-async fn refuse(incoming: quinn::Incoming, why: &'static str, _slot: OwnedSemaphorePermit) {
-    warn!(why, "refusing a connection");
-    let Ok(Ok(connection)) = tokio::time::timeout(REFUSAL_TIMEOUT, incoming).await else {
-        return;
-    };
-    let code = ErrorCode::ServerFull.to_u16().into();
-    let Ok(Ok((mut send, _recv))) =
-        tokio::time::timeout(REFUSAL_TIMEOUT, connection.accept_bi()).await
-    else {
-        return connection.close(code, why.as_bytes());
-    };
-    let frame = RelayFrame::error(ErrorCode::ServerFull, why).to_bytes();
-    if let Ok(Ok(())) = tokio::time::timeout(REFUSAL_TIMEOUT, send.write_all(&frame)).await {
-        let _ = send.finish();
-        let _ = tokio::time::timeout(CLOSE_LINGER, send.stopped()).await;
-    }
-    connection.close(code, why.as_bytes());
 }
