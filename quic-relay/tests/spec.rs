@@ -5,7 +5,10 @@
 use std::time::Duration;
 
 use quic_relay::core::{FRAME_OVERHEAD, Limits};
-use quic_relay::server::{CLOSE_LINGER, CONN_RESERVATION, CONTROL_ALLOWANCE, MAX_REFUSALS};
+use quic_relay::server::{
+    CLOSE_LINGER, CONN_RESERVATION, CONTROL_ALLOWANCE, MAX_DATAGRAM, MAX_QUEUED_DATAGRAMS,
+    MAX_REFUSALS,
+};
 use quic_relay::transport::{IDLE_TIMEOUT, KEEP_ALIVE, RECEIVE_WINDOW, SEND_WINDOW};
 use sans_io_proto::frame::{ErrorCode, MAX_FRAME_BODY};
 
@@ -83,6 +86,10 @@ fn the_limits_table_is_the_relays_defaults() {
     assert_eq!(row("strikes before a close"), [f64::from(d.max_strikes)]);
     assert_eq!(row("close linger"), [secs(CLOSE_LINGER)]);
     assert_eq!(row("refusals with an"), [MAX_REFUSALS as f64]);
+    assert_eq!(
+        row("datagrams waiting per connection"),
+        [MAX_QUEUED_DATAGRAMS as f64, MAX_DATAGRAM as f64]
+    );
 }
 
 #[test]
@@ -98,6 +105,12 @@ fn the_prose_figures_are_the_relays() {
             Limits::default().stream_timeout.as_secs()
         ),
         format!("up to **{} s**", CLOSE_LINGER.as_secs()),
+        format!(
+            "`max_udp_payload_size` of **{},{:03}** bytes",
+            MAX_DATAGRAM / 1000,
+            MAX_DATAGRAM % 1000
+        ),
+        format!("at most **{MAX_QUEUED_DATAGRAMS}** waiting"),
         "ALPN `e2e-chat/1`".to_owned(),
     ] {
         assert!(transport.contains(&needle), "§3.1 does not say {needle:?}");

@@ -25,16 +25,23 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tracing::info;
 
 pub use budget::CONTROL_ALLOWANCE;
+pub use quic::{MAX_DATAGRAM, MAX_QUEUED_DATAGRAMS};
 
 use crate::cert::{self, CertError, RelayCert};
 use crate::core::{Limits, LimitsError, RoomShard, Stats};
 use crate::transport::{RECEIVE_WINDOW, SEND_WINDOW};
 use connection::Admission;
 
-/// Memory allowed for one connection's own state besides its flow-control buffers: quinn's
-/// connection and stream state, rustls's keys, the task, and its read-ahead (about 31 KiB
-/// measured per idle connection, BENCHMARKS.md, plus 2 KiB of read-ahead, rounded up).
-pub const STATE_ALLOWANCE: usize = 36 * 1024;
+/// What one idle connection costs the relay, measured: 10,000 idle connections take 21.8 KiB
+/// each (QUIC and TLS state, the task, the mailboxes, the seat; BENCHMARKS.md, relay memory),
+/// rounded up.
+pub const IDLE_CONNECTION_STATE: usize = 22 * 1024;
+
+/// Memory allowed for one connection's own state besides its flow-control buffers: its idle
+/// state ([`IDLE_CONNECTION_STATE`]), the datagrams that may wait for its task
+/// ([`quic::MAX_QUEUED_DATAGRAMS`] of at most [`quic::MAX_DATAGRAM`] bytes, each with its event),
+/// and its read-ahead ([`connection::READ_AHEAD`]), rounded up.
+pub const STATE_ALLOWANCE: usize = 52 * 1024;
 
 /// Bytes of `max_memory` every connection reserves from accept to close: its state, the QUIC
 /// buffers flow control lets it fill (the receive window towards the relay, the send window
@@ -327,5 +334,21 @@ impl RelayHandle {
         {
             self.endpoint_task.abort();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_state_allowance_covers_an_idle_connection_and_its_waiting_datagrams() {
+        let waiting = quic::MAX_QUEUED_DATAGRAMS
+            * (quic::MAX_DATAGRAM + std::mem::size_of::<quinn_proto::ConnectionEvent>());
+        let needed = IDLE_CONNECTION_STATE + waiting + connection::READ_AHEAD;
+        assert!(
+            needed <= STATE_ALLOWANCE,
+            "{needed} bytes needed, {STATE_ALLOWANCE} allowed"
+        );
     }
 }

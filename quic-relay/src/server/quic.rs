@@ -47,11 +47,11 @@ const MAX_SEGMENTS: usize = 10;
 /// The largest UDP payload the relay takes (and announces as its `max_udp_payload_size`
 /// transport parameter, RFC 9000 §18.2): an Ethernet MTU less the IPv4 and UDP headers. Longer
 /// datagrams are dropped unread.
-pub(crate) const MAX_DATAGRAM: usize = 1472;
+pub const MAX_DATAGRAM: usize = 1472;
 /// Datagrams that may wait in one connection's mailbox for its task; more are dropped (QUIC
 /// treats them as lost). With [`MAX_DATAGRAM`] this bounds what a flood aimed at one connection
 /// can make the relay hold for it (counted in [`super::STATE_ALLOWANCE`]).
-pub(crate) const MAX_QUEUED_DATAGRAMS: usize = 16;
+pub const MAX_QUEUED_DATAGRAMS: usize = 16;
 
 /// What a connection tells the endpoint (new connection IDs, retired ones, its end).
 pub(crate) type EndpointTx = mpsc::UnboundedSender<(proto::ConnectionHandle, proto::EndpointEvent)>;
