@@ -114,6 +114,8 @@ pub(crate) struct SharedStats {
     pub(crate) redirects: AtomicU64,
     pub(crate) refused: AtomicU64,
     pub(crate) shard_rooms: Vec<AtomicUsize>,
+    /// Connections the QUIC endpoint holds (from accept until drained), set by its task.
+    pub(crate) quic_connections: AtomicUsize,
 }
 
 /// What every connection task shares.
@@ -249,6 +251,7 @@ impl Relay {
             redirects: AtomicU64::new(0),
             refused: AtomicU64::new(0),
             shard_rooms: (0..workers).map(|_| AtomicUsize::new(0)).collect(),
+            quic_connections: AtomicUsize::new(0),
         });
         let per_shard_rooms = limits.max_rooms.div_ceil(workers);
         let shards = (0..workers)
@@ -305,6 +308,13 @@ impl RelayHandle {
     /// Current counters.
     pub fn stats(&self) -> Stats {
         self.ctx.stats()
+    }
+
+    /// Connections the QUIC endpoint holds now: from accept until QUIC is done with them
+    /// (drained), refused and closing ones included. Unlike [`Stats::connections`] (slots, given
+    /// back when a connection closes), this counts what the endpoint still routes datagrams to.
+    pub fn quic_connections(&self) -> usize {
+        self.ctx.stats.quic_connections.load(Ordering::Relaxed)
     }
 
     /// The limits in force.
