@@ -55,7 +55,7 @@ struct Args {
     /// Seconds a client may leave everything sent to it unread before it is closed.
     #[arg(long, default_value_t = Limits::default().write_stall_timeout.as_secs())]
     stall_timeout_secs: u64,
-    /// Seconds a new connection has to open its stream.
+    /// Seconds a new connection has for its handshake, and then to open its stream.
     #[arg(long, default_value_t = Limits::default().stream_timeout.as_secs())]
     stream_timeout_secs: u64,
     /// Seconds without a frame after which a connection is closed.

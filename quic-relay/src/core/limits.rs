@@ -37,8 +37,8 @@ pub struct Limits {
     /// A client whose outbound queue makes no progress (QUIC takes none of its bytes) for this long
     /// is closed with `SlowReader`, its memory freed and its peer told `PeerLeft`.
     pub write_stall_timeout: Duration,
-    /// A connection that has not opened its stream this long after its handshake is closed with
-    /// `StreamTimeout`.
+    /// A connection that has not completed its handshake this long after its first packet, or not
+    /// opened its stream this long after its handshake, is closed with `StreamTimeout`.
     pub stream_timeout: Duration,
     /// Rooms at once (a room exists while someone sits in it), split evenly over the shards.
     pub max_rooms: usize,

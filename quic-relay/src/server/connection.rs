@@ -43,9 +43,13 @@ pub(crate) struct Admission {
 /// Serves one accepted connection until it ends.
 pub(crate) async fn serve(ctx: Arc<Ctx>, mut quic: Box<QuicConn>, admission: Admission) {
     let mut shutdown = ctx.shutdown.clone();
-    // The handshake is bounded by the QUIC idle timeout, the stream by `stream_timeout`.
+    // The handshake and then the stream are each bounded by `stream_timeout`. QUIC's idle timeout
+    // alone does not bound the handshake: every Initial packet restarts it, and anyone can write
+    // Initial packets (their keys come from the connection ID), so a client sending a PING in an
+    // Initial every few seconds would hold its slot and reservation for ever.
+    let deadline = ctx.limits.stream_timeout;
     match quic
-        .open_stream(None, ctx.limits.stream_timeout, Some(&mut shutdown))
+        .open_stream(Some(deadline), deadline, Some(&mut shutdown))
         .await
     {
         Opened::Yes => {}

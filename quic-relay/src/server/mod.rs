@@ -121,6 +121,8 @@ pub(crate) struct SharedStats {
     pub(crate) redirects: AtomicU64,
     pub(crate) refused: AtomicU64,
     pub(crate) shard_rooms: Vec<AtomicUsize>,
+    /// Connections the QUIC endpoint holds (from accept until drained), set by its task.
+    pub(crate) quic_connections: AtomicUsize,
 }
 
 /// What every connection task shares.
@@ -256,6 +258,7 @@ impl Relay {
             redirects: AtomicU64::new(0),
             refused: AtomicU64::new(0),
             shard_rooms: (0..workers).map(|_| AtomicUsize::new(0)).collect(),
+            quic_connections: AtomicUsize::new(0),
         });
         let per_shard_rooms = limits.max_rooms.div_ceil(workers);
         let shards = (0..workers)
@@ -312,6 +315,13 @@ impl RelayHandle {
     /// Current counters.
     pub fn stats(&self) -> Stats {
         self.ctx.stats()
+    }
+
+    /// Connections the QUIC endpoint holds now: from accept until QUIC is done with them
+    /// (drained), refused and closing ones included. Unlike [`Stats::connections`] (slots, given
+    /// back when a connection closes), this counts what the endpoint still routes datagrams to.
+    pub fn quic_connections(&self) -> usize {
+        self.ctx.stats.quic_connections.load(Ordering::Relaxed)
     }
 
     /// The limits in force.

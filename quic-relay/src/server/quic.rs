@@ -61,7 +61,6 @@ pub(crate) type EndpointTx = mpsc::UnboundedSender<(proto::ConnectionHandle, pro
 pub(crate) struct Socket {
     io: tokio::net::UdpSocket,
     state: udp::UdpSocketState,
-    segments: usize,
 }
 
 impl Socket {
@@ -69,12 +68,17 @@ impl Socket {
     pub(crate) fn new(socket: std::net::UdpSocket) -> io::Result<Self> {
         socket.set_nonblocking(true)?;
         let state = udp::UdpSocketState::new((&socket).into())?;
-        let segments = state.max_gso_segments().clamp(1, MAX_SEGMENTS);
         Ok(Socket {
             io: tokio::net::UdpSocket::from_std(socket)?,
             state,
-            segments,
         })
+    }
+
+    /// Datagrams one send may carry (GSO). Asked for every send: quinn-udp drops to 1 when the
+    /// kernel or the network card turns segmentation offload down (EIO, EINVAL), and a batch
+    /// built for GSO after that would be lost whole, every time.
+    fn segments(&self) -> usize {
+        self.state.max_gso_segments().clamp(1, MAX_SEGMENTS)
     }
 
     pub(crate) fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -146,6 +150,13 @@ pub(crate) async fn run_endpoint(
     let mut received: Vec<(udp::RecvMeta, BytesMut)> = Vec::new();
     let mut response = Vec::new();
     loop {
+        // The relay's map and quinn-proto's own agree: a connection is in both from its accept
+        // until its drained event, and in neither after.
+        debug_assert_eq!(conns.len(), endpoint.open_connections());
+        ctx.stats.quic_connections.store(
+            endpoint.open_connections(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         if stopping && conns.is_empty() {
             return;
         }
@@ -443,7 +454,7 @@ impl QuicConn {
             buf.clear();
             let Some(t) = self
                 .conn
-                .poll_transmit(Instant::now(), self.socket.segments, &mut buf)
+                .poll_transmit(Instant::now(), self.socket.segments(), &mut buf)
             else {
                 break;
             };
@@ -531,8 +542,9 @@ impl QuicConn {
             .close(Instant::now(), code.into(), Bytes::from_static(reason));
     }
 
-    /// Waits for the client's stream: the handshake within `handshake` (QUIC's idle timeout
-    /// bounds it anyway), then the stream within `stream` of it.
+    /// Waits for the client's stream: the handshake within `handshake`, then the stream within
+    /// `stream` of it. (`None` leaves the handshake to QUIC's idle timeout, which a client keeps
+    /// running for ever by sending Initial packets: the relay's callers always give a bound.)
     pub(crate) async fn open_stream(
         &mut self,
         handshake: Option<Duration>,
