@@ -364,6 +364,17 @@ impl Mute {
         sent
     }
 
+    /// The relay's next datagram to this client (waiting up to `T`).
+    async fn answer(&self) -> Vec<u8> {
+        let mut buf = vec![0u8; 2048];
+        let n = tokio::time::timeout(T, self.socket.recv(&mut buf))
+            .await
+            .expect("an answer in time")
+            .unwrap();
+        buf.truncate(n);
+        buf
+    }
+
     /// Whether the relay answered (its Initial), without waiting.
     fn answered(&self) -> bool {
         let mut buf = [0u8; 2048];
@@ -477,4 +488,41 @@ async fn shutdown_drains_every_connection_and_lets_go_of_the_port() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(freed, "the relay's UDP port is released after shutdown");
+}
+
+// ---- (d) address validation under pressure ----------------------------------------------------
+
+#[tokio::test]
+async fn once_half_the_slots_are_taken_a_newcomer_must_answer_a_retry_first() {
+    let r = relay(Limits {
+        max_connections: 4,
+        ..Limits::default()
+    })
+    .await;
+    // Below half: an Initial is accepted directly (the answer is an Initial, type 0b00).
+    let mut first = Mute::new(&r).await;
+    first.send().await;
+    let answer = first.answer().await;
+    assert_eq!(answer[0] & 0xb0, 0x80, "a long-header Initial answer");
+    eventually(T, "the first Initial takes a slot", || {
+        r.stats().connections == 1
+    })
+    .await;
+    let _a = connect(&r).await;
+    assert_eq!(r.stats().connections, 2);
+
+    // Half taken: a spoofable Initial gets a Retry (long header, type 0b11) and no slot.
+    let mut spoofed = Mute::new(&r).await;
+    spoofed.send().await;
+    let answer = spoofed.answer().await;
+    assert_eq!(answer[0] & 0xb0, 0xb0, "a Retry packet");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(r.stats().connections, 2, "a Retry costs the relay no slot");
+
+    // A real client follows the Retry by itself and gets in.
+    let mut b = connect(&r).await;
+    b.send(ClientFrame::Ping(7)).await;
+    assert_eq!(b.next().await, RelayFrame::Pong(7));
+    assert_eq!(r.stats().connections, 3);
+    r.shutdown().await;
 }

@@ -41,7 +41,7 @@ pub const IDLE_CONNECTION_STATE: usize = 22 * 1024;
 /// state ([`IDLE_CONNECTION_STATE`]), the datagrams that may wait for its task
 /// ([`quic::MAX_QUEUED_DATAGRAMS`] of at most [`quic::MAX_DATAGRAM`] bytes, each with its event),
 /// and its read-ahead ([`connection::READ_AHEAD`]), rounded up.
-pub const STATE_ALLOWANCE: usize = 52 * 1024;
+pub const STATE_ALLOWANCE: usize = 80 * 1024;
 
 /// Bytes of `max_memory` every connection reserves from accept to close: its state, the QUIC
 /// buffers flow control lets it fill (the receive window towards the relay, the send window
@@ -155,6 +155,13 @@ impl Ctx {
             refused: s.refused.load(Ordering::Relaxed),
             memory: self.limits.max_memory - self.memory.available_permits(),
         }
+    }
+
+    /// Whether half the connection slots are taken: new clients must then prove their address
+    /// (a QUIC Retry) before they get one.
+    pub(crate) fn crowded(&self) -> bool {
+        let taken = self.limits.max_connections - self.slots.available_permits();
+        taken.saturating_mul(2) >= self.limits.max_connections
     }
 
     /// A slot and a memory reservation for a new connection, or why not.

@@ -42,6 +42,8 @@ use super::connection;
 const BATCH: usize = udp::BATCH_SIZE;
 /// Receive batches handled before the endpoint task lets its other work in.
 const RECV_BATCHES: usize = 16;
+/// How long the endpoint waits after a receive error other than "nothing to read".
+const RECV_ERROR_PAUSE: Duration = Duration::from_millis(10);
 /// Most datagrams a connection hands the kernel in one GSO send.
 const MAX_SEGMENTS: usize = 10;
 /// The largest UDP payload the relay takes (and announces as its `max_udp_payload_size`
@@ -49,9 +51,10 @@ const MAX_SEGMENTS: usize = 10;
 /// datagrams are dropped unread.
 pub const MAX_DATAGRAM: usize = 1472;
 /// Datagrams that may wait in one connection's mailbox for its task; more are dropped (QUIC
-/// treats them as lost). With [`MAX_DATAGRAM`] this bounds what a flood aimed at one connection
+/// treats them as lost). A full receive window (32 KiB) of 1,200-byte packets plus their
+/// acknowledgements fits. With [`MAX_DATAGRAM`] this bounds what a flood aimed at one connection
 /// can make the relay hold for it (counted in [`super::STATE_ALLOWANCE`]).
-pub const MAX_QUEUED_DATAGRAMS: usize = 16;
+pub const MAX_QUEUED_DATAGRAMS: usize = 32;
 
 /// What a connection tells the endpoint (new connection IDs, retired ones, its end).
 pub(crate) type EndpointTx = mpsc::UnboundedSender<(proto::ConnectionHandle, proto::EndpointEvent)>;
@@ -209,7 +212,10 @@ pub(crate) async fn run_endpoint(
                         // an attacker forge them).
                         Err(e) if e.kind() == io::ErrorKind::ConnectionReset => continue,
                         Err(e) => {
+                            // Not a transient condition the socket clears by itself: pause a
+                            // little instead of spinning on a readiness that stays set.
                             warn!(error = %e, "UDP receive failed");
+                            tokio::time::sleep(RECV_ERROR_PAUSE).await;
                             break;
                         }
                     }
@@ -280,6 +286,17 @@ fn admit(
     enum Then {
         Serve(connection::Admission),
         Refuse(&'static str, OwnedSemaphorePermit),
+    }
+    // Address validation under pressure (RFC 9000 §8.1.2): once half the connection slots are
+    // taken, an Initial that carries no token of ours is answered with a stateless Retry, so
+    // that only a client that receives at its address can take a slot (spoofed Initials would
+    // otherwise hold one each until their handshake deadline).
+    if !stopping && ctx.crowded() && !incoming.remote_address_validated() && incoming.may_retry() {
+        match endpoint.retry(incoming, buf) {
+            Ok(t) => socket.try_send(&t, &buf[..t.size]),
+            Err(e) => endpoint.ignore(e.into_incoming()),
+        }
+        return None;
     }
     let then = if stopping {
         None
