@@ -40,8 +40,8 @@ use super::connection;
 
 /// Datagrams one `recvmmsg` call may bring (quinn-udp's batch).
 const BATCH: usize = udp::BATCH_SIZE;
-/// Receive batches handled before the endpoint task lets its other work in.
-const RECV_BATCHES: usize = 16;
+/// Receive batches handled before the endpoint task lets the connections run.
+const RECV_BATCHES: usize = 4;
 /// How long the endpoint waits after a receive error other than "nothing to read".
 const RECV_ERROR_PAUSE: Duration = Duration::from_millis(10);
 /// Most datagrams a connection hands the kernel in one GSO send.
@@ -244,6 +244,10 @@ pub(crate) async fn run_endpoint(
                         }
                     }
                 }
+                // Let the connections just handed datagrams run before reading more: on a busy
+                // worker thread the endpoint would otherwise read for as long as the socket has
+                // data, and every connection's answer would wait behind it (tail latency).
+                tokio::task::yield_now().await;
             }
         }
     }
