@@ -10,8 +10,8 @@
 mod common;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{Client, Forwarder, T, connect, connect_via, relay};
@@ -138,37 +138,6 @@ async fn many_short_connections_leave_nothing_behind() {
 
 // ---- (b) hostile datagrams --------------------------------------------------------------------
 
-/// A forwarder for one client that remembers the relay's connection ID the client uses (the
-/// destination CID of its short-header packets; quinn-proto's are 8 bytes).
-async fn sniffing_forwarder(relay: SocketAddr) -> (SocketAddr, Arc<Mutex<Option<Vec<u8>>>>) {
-    let outer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let inner = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let addr = outer.local_addr().unwrap();
-    let cid = Arc::new(Mutex::new(None));
-    let seen = cid.clone();
-    tokio::spawn(async move {
-        let mut client = None;
-        let (mut a, mut b) = (vec![0u8; 65_536], vec![0u8; 65_536]);
-        loop {
-            tokio::select! {
-                Ok((n, from)) = outer.recv_from(&mut a) => {
-                    client = Some(from);
-                    if n > 9 && a[0] & 0x80 == 0 {
-                        *seen.lock().unwrap() = Some(a[1..9].to_vec());
-                    }
-                    let _ = inner.send_to(&a[..n], relay).await;
-                }
-                Ok((n, _)) = inner.recv_from(&mut b) => {
-                    if let Some(to) = client {
-                        let _ = outer.send_to(&b[..n], to).await;
-                    }
-                }
-            }
-        }
-    });
-    (addr, cid)
-}
-
 /// Sends hostile datagrams at `to` from its own thread until `stop`: random bytes, datagrams
 /// longer than the relay takes, short-header packets for unknown connection IDs, Initial-looking
 /// packets for random IDs, packets of unknown QUIC versions, and garbage aimed at `target` (a live
@@ -239,11 +208,11 @@ fn flood(to: SocketAddr, target: Vec<u8>, stop: Arc<AtomicBool>) -> std::thread:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_hostile_datagrams_does_not_stop_a_chat() {
     let r = relay(Limits::default()).await;
-    let (via, cid) = sniffing_forwarder(r.local_addr()).await;
-    let mut a = connect_via(via, &r).await;
+    let fwd = Forwarder::start(r.local_addr()).await;
+    let mut a = connect_via(fwd.addr, &r).await;
     let mut b = connect(&r).await;
     pair(&r, &mut a, &mut b, "flooded").await;
-    let target = cid.lock().unwrap().clone().expect("a's connection ID seen");
+    let target = fwd.client_cid().expect("a's connection ID seen");
 
     let stop = Arc::new(AtomicBool::new(false));
     let flooder = flood(r.local_addr(), target, stop.clone());
@@ -291,9 +260,9 @@ async fn unknown_versions_get_version_negotiation_and_a_forgotten_connection_a_s
 
     // A connection ID the relay issued, of a connection it has forgotten: a stateless reset
     // (RFC 9000 §10.3), smaller than what incited it.
-    let (via, cid) = sniffing_forwarder(r.local_addr()).await;
-    let c = connect_via(via, &r).await;
-    let cid = cid.lock().unwrap().clone().expect("the connection ID seen");
+    let fwd = Forwarder::start(r.local_addr()).await;
+    let c = connect_via(fwd.addr, &r).await;
+    let cid = fwd.client_cid().expect("the connection ID seen");
     c.tx.close();
     drop(c);
     eventually(T, "the closed connection is forgotten", || {
@@ -525,4 +494,33 @@ async fn once_half_the_slots_are_taken_a_newcomer_must_answer_a_retry_first() {
     assert_eq!(b.next().await, RelayFrame::Pong(7));
     assert_eq!(r.stats().connections, 3);
     r.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_handle_shuts_the_relay_down_and_frees_its_port() {
+    let r = relay(Limits::default()).await;
+    let addr = r.local_addr();
+    let mut a = connect(&r).await;
+    a.send(ClientFrame::Ping(1)).await;
+    assert_eq!(a.next().await, RelayFrame::Pong(1));
+    drop(r);
+    assert_eq!(
+        a.next().await,
+        RelayFrame::Error {
+            code: ErrorCode::ShuttingDown,
+            message: "the relay is shutting down".into()
+        }
+    );
+    let mut freed = false;
+    for _ in 0..50 {
+        if std::net::UdpSocket::bind(addr).is_ok() {
+            freed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        freed,
+        "the relay's UDP port is released once its handle is gone"
+    );
 }

@@ -354,6 +354,15 @@ impl RelayHandle {
     }
 }
 
+impl Drop for RelayHandle {
+    /// A relay whose handle is dropped shuts down in the background, as [`Self::shutdown`] does
+    /// without waiting: its clients read `ShuttingDown`, the endpoint task ends once every
+    /// connection is drained, and the port is released.
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

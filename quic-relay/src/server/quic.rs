@@ -261,6 +261,10 @@ fn handle_endpoint_event(
 ) {
     if event.is_drained() {
         conns.remove(&ch);
+        // Give back what a spike of connections grew the map to.
+        if conns.capacity() > 64 && conns.len() * 4 < conns.capacity() {
+            conns.shrink_to(conns.len() * 2);
+        }
     }
     if let Some(event) = endpoint.handle_event(ch, event)
         && let Some(inbox) = conns.get(&ch)

@@ -130,9 +130,12 @@ impl Client {
 /// A UDP forwarder between one client and the relay. `crash` makes it drop every datagram both
 /// ways from then on, as a powered-off machine or a pulled cable would: nothing is closed, QUIC
 /// just stops hearing from the other side.
+/// It also remembers the relay's connection ID the client last used (the destination ID of its
+/// short-header packets; the relay's are 8 bytes).
 pub struct Forwarder {
     pub addr: SocketAddr,
     alive: Arc<std::sync::atomic::AtomicBool>,
+    cid: Arc<std::sync::Mutex<Option<Vec<u8>>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -143,6 +146,8 @@ impl Forwarder {
         let addr = outer.local_addr().unwrap();
         let alive = Arc::new(std::sync::atomic::AtomicBool::new(true));
         let live = alive.clone();
+        let cid = Arc::new(std::sync::Mutex::new(None));
+        let seen = cid.clone();
         let task = tokio::spawn(async move {
             let mut client = None;
             let (mut a, mut b) = (vec![0u8; 65_536], vec![0u8; 65_536]);
@@ -150,6 +155,9 @@ impl Forwarder {
                 tokio::select! {
                     Ok((n, from)) = outer.recv_from(&mut a) => {
                         client = Some(from);
+                        if n > 9 && a[0] & 0x80 == 0 {
+                            *seen.lock().unwrap() = Some(a[1..9].to_vec());
+                        }
                         if live.load(std::sync::atomic::Ordering::SeqCst) {
                             let _ = inner.send_to(&a[..n], relay).await;
                         }
@@ -162,7 +170,17 @@ impl Forwarder {
                 }
             }
         });
-        Forwarder { addr, alive, task }
+        Forwarder {
+            addr,
+            alive,
+            cid,
+            task,
+        }
+    }
+
+    /// The relay's connection ID the client last sent to, once it has sent a short-header packet.
+    pub fn client_cid(&self) -> Option<Vec<u8>> {
+        self.cid.lock().unwrap().clone()
     }
 
     pub fn crash(&self) {
