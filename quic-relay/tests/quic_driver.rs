@@ -32,6 +32,14 @@ async fn eventually(within: Duration, what: &str, f: impl Fn() -> bool) {
     }
 }
 
+/// Waits until the relay holds no connection: no slot taken, none left in the QUIC endpoint.
+async fn all_forgotten(r: &RelayHandle, within: Duration, what: &str) {
+    eventually(within, what, || {
+        r.stats().connections == 0 && r.quic_connections() == 0
+    })
+    .await;
+}
+
 /// Two clients seated together in `name`.
 async fn pair(r: &RelayHandle, a: &mut Client, b: &mut Client, name: &str) {
     a.join_until(name, RelayFrame::Waiting).await;
@@ -86,10 +94,10 @@ async fn connections_ended_every_way_are_all_forgotten_and_the_relay_keeps_servi
     drop(dropped);
     drop(refused);
     // The idle timeout (4 s) ends the crashed one; everything is drained soon after.
-    eventually(
+    all_forgotten(
+        &r,
         Duration::from_secs(8),
         "every connection is given back and forgotten by the endpoint",
-        || r.stats().connections == 0 && r.quic_connections() == 0,
     )
     .await;
     drop((closed, coded, crashed, fwd));
@@ -126,10 +134,10 @@ async fn many_short_connections_leave_nothing_behind() {
             }
         }
         drop(clients);
-        eventually(
+        all_forgotten(
+            &r,
             Duration::from_secs(3),
             "closed connections are drained and forgotten",
-            || r.stats().connections == 0 && r.quic_connections() == 0,
         )
         .await;
     }
@@ -362,10 +370,10 @@ async fn a_handshake_that_never_completes_gives_its_slot_back_within_the_idle_ti
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(mute.answered(), "the relay answered the Initial");
     // Nothing more is sent: QUIC's idle timeout (4 s) ends it, and nothing remains.
-    eventually(
+    all_forgotten(
+        &r,
         Duration::from_secs(6),
         "the half-open connection is released",
-        || r.stats().connections == 0 && r.quic_connections() == 0,
     )
     .await;
     let held = sent.elapsed();
@@ -448,15 +456,7 @@ async fn shutdown_drains_every_connection_and_lets_go_of_the_port() {
         assert_eq!(reader.await.unwrap(), Some(ErrorCode::ShuttingDown));
     }
     // Every connection task is gone and with it the socket: the port is free again.
-    let mut freed = false;
-    for _ in 0..50 {
-        if std::net::UdpSocket::bind(addr).is_ok() {
-            freed = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(freed, "the relay's UDP port is released after shutdown");
+    port_freed(addr, "the relay's UDP port is released after shutdown").await;
 }
 
 // ---- (d) address validation under pressure ----------------------------------------------------
@@ -511,16 +511,17 @@ async fn a_dropped_handle_shuts_the_relay_down_and_frees_its_port() {
             message: "the relay is shutting down".into()
         }
     );
-    let mut freed = false;
-    for _ in 0..50 {
-        if std::net::UdpSocket::bind(addr).is_ok() {
-            freed = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(
-        freed,
-        "the relay's UDP port is released once its handle is gone"
-    );
+    port_freed(
+        addr,
+        "the relay's UDP port is released once its handle is gone",
+    )
+    .await;
+}
+
+/// Waits (up to 5 s) until `addr` can be bound again: the relay has let go of its socket.
+async fn port_freed(addr: SocketAddr, what: &str) {
+    eventually(Duration::from_secs(5), what, || {
+        std::net::UdpSocket::bind(addr).is_ok()
+    })
+    .await;
 }
