@@ -6,7 +6,8 @@
 //!
 //! Several relays can be measured in one run, one after the other on the same machine state:
 //! `--workers 1,2` runs this relay with 1 and then 2 workers, `--baseline <binary>` first runs an
-//! older relay binary (e.g. main's) with its own flags, `--runs` repeats each, and
+//! older relay binary (e.g. main's) with its own flags, `--compare <binary>,...` then runs other
+//! builds of this relay with this relay's flags and worker counts, `--runs` repeats each, and
 //! `--relay-cpus 0` pins the relays to CPU 0 (`taskset`; run the tool itself under
 //! `taskset -c 1` to give it the other core).
 //!
