@@ -115,28 +115,18 @@ impl<T> Mailbox<T> {
 
     /// Delivers a message (dropped, with its charge, if the mailbox is closed).
     pub(crate) fn send(&self, message: T) {
-        let (refused, waker) = {
-            let mut m = self.lock();
-            if m.closed {
-                (Some(message), None)
-            } else {
-                m.queue.push_back(message);
-                (None, m.waker.take())
-            }
-        };
-        drop(refused);
-        if let Some(w) = waker {
-            w.wake();
-        }
+        self.send_within(message, usize::MAX);
     }
 
-    /// Delivers a message unless `limit` messages already wait (or the mailbox is closed);
-    /// says whether it was delivered.
-    pub(crate) fn send_within(&self, message: T, limit: usize) -> bool {
+    /// Delivers a message unless `limit` messages already wait or the mailbox is closed; then it
+    /// is dropped (with its charge), after the lock is released.
+    pub(crate) fn send_within(&self, message: T, limit: usize) {
         let waker = {
             let mut m = self.lock();
             if m.closed || m.queue.len() >= limit {
-                return false;
+                drop(m);
+                drop(message);
+                return;
             }
             m.queue.push_back(message);
             m.waker.take()
@@ -144,7 +134,6 @@ impl<T> Mailbox<T> {
         if let Some(w) = waker {
             w.wake();
         }
-        true
     }
 
     /// The next message, if one is there.

@@ -47,27 +47,25 @@ pub(crate) async fn serve(ctx: Arc<Ctx>, mut quic: Box<QuicConn>, admission: Adm
     // alone does not bound the handshake: every Initial packet restarts it, and anyone can write
     // Initial packets (their keys come from the connection ID), so a client sending a PING in an
     // Initial every few seconds would hold its slot and reservation for ever.
-    let deadline = ctx.limits.stream_timeout;
-    match quic
-        .open_stream(Some(deadline), deadline, Some(&mut shutdown))
+    let opened = match quic
+        .open_stream(ctx.limits.stream_timeout, Some(&mut shutdown))
         .await
     {
-        Opened::Yes => {}
-        Opened::Lost => {
-            drop(admission);
-            return quic.drain().await;
-        }
+        Opened::Yes => true,
+        Opened::Lost => false,
         Opened::TimedOut => {
             info!(remote = %quic.remote_address(), "no stream opened in time: closing");
             close(&mut quic, Some(ErrorCode::StreamTimeout));
-            drop(admission);
-            return quic.drain().await;
+            false
         }
         Opened::Shutdown => {
             close(&mut quic, Some(ErrorCode::ShuttingDown));
-            drop(admission);
-            return quic.drain().await;
+            false
         }
+    };
+    if !opened {
+        drop(admission);
+        return quic.drain().await;
     }
     let id = ConnId(ctx.next_id.fetch_add(1, Ordering::Relaxed));
     debug!(conn = id.0, remote = %quic.remote_address(), "connected");
@@ -108,10 +106,7 @@ pub(crate) async fn serve(ctx: Arc<Ctx>, mut quic: Box<QuicConn>, admission: Adm
 /// close with the same code.
 pub(crate) async fn refuse(mut quic: Box<QuicConn>, why: &'static str, slot: OwnedSemaphorePermit) {
     warn!(why, "refusing a connection");
-    match quic
-        .open_stream(Some(REFUSAL_TIMEOUT), REFUSAL_TIMEOUT, None)
-        .await
-    {
+    match quic.open_stream(REFUSAL_TIMEOUT, None).await {
         Opened::Yes => {
             let frame = RelayFrame::error(ErrorCode::ServerFull, why).to_bytes();
             if let WriteAll::Done = quic.write_all(&frame, REFUSAL_TIMEOUT).await {

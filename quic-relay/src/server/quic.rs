@@ -567,16 +567,15 @@ impl QuicConn {
             .close(Instant::now(), code.into(), Bytes::from_static(reason));
     }
 
-    /// Waits for the client's stream: the handshake within `handshake`, then the stream within
-    /// `stream` of it. (`None` leaves the handshake to QUIC's idle timeout, which a client keeps
-    /// running for ever by sending Initial packets: the relay's callers always give a bound.)
+    /// Waits for the client's stream: the handshake within `within` of now, then the stream
+    /// within `within` of the handshake. (QUIC's idle timeout alone does not bound the handshake:
+    /// a client keeps it running for ever by sending Initial packets.)
     pub(crate) async fn open_stream(
         &mut self,
-        handshake: Option<Duration>,
-        stream: Duration,
+        within: Duration,
         mut shutdown: Option<&mut watch::Receiver<bool>>,
     ) -> Opened {
-        let mut deadline = handshake.map(|d| Instant::now() + d);
+        let mut deadline = Instant::now() + within;
         let mut connected = false;
         loop {
             let now = Instant::now();
@@ -589,16 +588,16 @@ impl QuicConn {
             }
             if self.connected && !connected {
                 connected = true;
-                deadline = Some(now + stream);
+                deadline = now + within;
             }
-            if deadline.is_some_and(|d| now >= d) {
+            if now >= deadline {
                 return Opened::TimedOut;
             }
             if shutdown.as_deref().is_some_and(|s| *s.borrow()) {
                 return Opened::Shutdown;
             }
             self.flush().await;
-            let wake = earliest(deadline, self.poll_timeout());
+            let wake = earliest(Some(deadline), self.poll_timeout());
             let inbox = self.inbox.clone();
             let mut sender_gone = false;
             let stop = async {
